@@ -1,0 +1,56 @@
+//! The `dassl` command line: argument definitions and the commands they run.
+//!
+//! The binary only links the plugin crates and calls [`run`]; everything else lives here
+//! so it is testable as a library.
+
+mod args;
+mod commands;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+use thiserror::Error;
+
+pub use args::{CfgArgs, Cli, Command};
+
+use crate::errors::{ConfigError, DataError, EngineError, RegistryError};
+
+/// Everything a command can fail with, and the exit code it maps to.
+#[derive(Debug, Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("cannot write {path}: {source}")]
+    Io { path: std::path::PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl CliError {
+    /// 2 for usage and config errors (what the user typed or wrote), 1 for failed runs.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Config(_) | CliError::Registry(_) | CliError::Usage(_) => 2,
+            CliError::Engine(EngineError::Config(_) | EngineError::Registry(_)) => 2,
+            CliError::Data(DataError::Config(_)) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Parses `args` (clap exits with 2 on usage errors) and runs the command.
+pub fn run<I, T>(args: I) -> Result<(), CliError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = Cli::parse_from(args);
+    crate::registry::check_all_unique()?;
+    commands::dispatch(cli)
+}

@@ -1,0 +1,41 @@
+//! Datasets and the data pipeline.
+
+pub mod fewshot;
+pub mod pyrandom;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// One labelled image (Dassl's `Datum`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Datum {
+    pub impath: PathBuf,
+    pub label: usize,
+    pub domain: usize,
+    pub classname: String,
+}
+
+/// A dataset's splits (Dassl's `DatasetBase`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DatasetBase {
+    pub train_x: Vec<Datum>,
+    pub val: Vec<Datum>,
+    pub test: Vec<Datum>,
+}
+
+impl DatasetBase {
+    /// `max(label in train_x) + 1`, as Dassl counts classes.
+    pub fn num_classes(&self) -> usize {
+        self.train_x.iter().map(|d| d.label + 1).max().unwrap_or(0)
+    }
+
+    /// Label -> class name, from train_x as Dassl builds it.
+    pub fn lab2cname(&self) -> BTreeMap<usize, String> {
+        self.train_x.iter().map(|d| (d.label, d.classname.clone())).collect()
+    }
+
+    /// Class names ordered by label.
+    pub fn classnames(&self) -> Vec<String> {
+        self.lab2cname().into_values().collect()
+    }
+}

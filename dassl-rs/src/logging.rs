@@ -1,0 +1,46 @@
+//! Dassl's `setup_logger`: everything a run prints goes to stdout and `log.txt`.
+//!
+//! An existing `log.txt` is kept (CoOp's parse_test_res.py reads the first run's log);
+//! later runs log to `log.txt-%Y-%m-%d-%H-%M-%S`, as Dassl does.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+static LOG_FILE: Mutex<Option<File>> = Mutex::new(None);
+
+/// Opens the run's log file in `output_dir` and returns its path.
+pub fn setup_logger(output_dir: &Path) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(output_dir)?;
+    let mut path = output_dir.join("log.txt");
+    if path.exists() {
+        let stamp = chrono::Local::now().format("-%Y-%m-%d-%H-%M-%S");
+        path = output_dir.join(format!("log.txt{stamp}"));
+    }
+    let file = File::create(&path)?;
+    *LOG_FILE.lock().unwrap_or_else(|e| e.into_inner()) = Some(file);
+    Ok(path)
+}
+
+/// Stops teeing into the log file (tests run several runs in one process).
+pub fn close_logger() {
+    *LOG_FILE.lock().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
+/// Prints one line (or block) to stdout and, when set up, to the log file.
+pub fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+    if let Some(f) = LOG_FILE.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        let _ = writeln!(f, "{text}");
+        let _ = f.flush();
+    }
+}
+
+/// `print!`-style formatting through [`print`].
+#[macro_export]
+macro_rules! log_println {
+    ($($arg:tt)*) => { $crate::logging::print(&format!($($arg)*)) };
+}
