@@ -80,6 +80,23 @@ pub enum DataError {
     MissingImage { path: PathBuf, listed_in: PathBuf },
     #[error("cannot decode image {path}: {reason}")]
     BadImage { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// An annotation file (class list, official split list) that does not parse.
+    #[error("{path}{}: {reason}", line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    BadAnnotation { path: PathBuf, line: Option<usize>, reason: String },
+    /// CoOp asserts every class gets train, val and test images when it splits a folder.
+    #[error("class {class:?} in {dir} has {count} image(s), too few for a {split} split (CoOp needs at least one image in every part)")]
+    TooFewImages { dir: PathBuf, class: String, count: usize, split: String },
+    /// A dataset whose fallback split cannot be made here (it needs MATLAB files).
+    #[error("{name} needs the split file {path}: {why}. See docs/DATASETS.md for where to download it")]
+    MissingSplit { name: &'static str, path: PathBuf, why: &'static str },
+    /// A custom dataset spec (DATASET.CUSTOM_SPEC) that cannot be used.
+    #[error("custom dataset spec {path}: {reason}")]
+    BadSpec { path: PathBuf, reason: String },
+    /// The toy generator refuses to write over a folder it did not create.
+    #[error("{path} exists and was not made by the toy generator (no {marker}); choose another root")]
+    NotToyData { path: PathBuf, marker: &'static str },
 }
 
 /// Building and running trainers.
@@ -97,4 +114,19 @@ pub enum EngineError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Invalid(String),
+    #[error("trainer {trainer} cannot run in this build yet: {reason}")]
+    TrainerUnavailable { trainer: &'static str, reason: &'static str },
+}
+
+/// Downloading CLIP weights.
+#[derive(Debug, Error)]
+pub enum FetchError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("download of {url} failed: {reason}")]
+    Http { url: String, reason: String },
+    #[error("cannot write {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("SHA256 checksum of {url} does not match: expected {expected}, got {actual}; the partial file was removed")]
+    Checksum { url: String, expected: String, actual: String },
 }

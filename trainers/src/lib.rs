@@ -1,1 +1,24 @@
+//! Trainer plugins. Each file registers one or more trainers with their config
+//! extension; adding a trainer is a new file plus one `mod` line here.
+
+mod cocoop;
+mod coop;
+mod lpclip;
+mod zsclip;
+
+/// Called by the binary so the linker keeps this crate and its registrations.
 pub fn link() {}
+
+/// Validates a string option against its allowed values (CoOp asserts these).
+fn check_choice(cfg: &dassl_rs::config::Config, key: &str, allowed: &[&str]) -> Result<(), dassl_rs::errors::ConfigError> {
+    let v = cfg.str(key)?;
+    if allowed.contains(&v) {
+        Ok(())
+    } else {
+        Err(dassl_rs::errors::ConfigError::InvalidChoice {
+            key: key.to_string(),
+            value: v.to_string(),
+            expected: format!("one of {}", allowed.join(", ")),
+        })
+    }
+}

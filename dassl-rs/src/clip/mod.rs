@@ -1,4 +1,9 @@
-//! OpenAI CLIP: the released backbones and (with later modules) the model itself.
+//! OpenAI CLIP: the released backbones, the tokenizer and (with later modules) the model.
+
+pub mod fetch;
+pub mod model;
+pub mod tokenizer;
+pub mod weights;
 
 use crate::registry::BackboneEntry;
 

@@ -25,8 +25,8 @@ fn defaults_are_dassls() {
     assert_eq!(c.str("TEST.EVALUATOR").unwrap(), "Classification");
     assert_eq!(c.get("OPTIM.STEPSIZE"), Some(&Value::Tuple(vec![Value::Int(-1)])));
     assert_eq!(c.origin("OPTIM.LR"), Some(&Origin::Default));
-    // 19 top-level-or-nested nodes + leaves; a changed table should be a deliberate edit.
-    assert_eq!(c.keys().len(), 173);
+    // Dassl's defaults.py assigns 162 `_C.` keys (nodes and leaves); so does our table.
+    assert_eq!(c.keys().len(), 162);
 }
 
 #[test]

@@ -1,7 +1,12 @@
 //! Datasets and the data pipeline.
 
+pub mod check;
 pub mod fewshot;
 pub mod pyrandom;
+pub mod resize;
+pub mod split;
+pub mod toy;
+pub mod transforms;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -236,14 +236,15 @@ mod tests {
     #[test]
     fn result_block_is_dassls_text() {
         let mut e = Classification::new(names(3), true, false);
-        // Scores: argmax with first-maximum ties (row 3 ties 0 and 2 -> 0).
+        // Scores: argmax with first-maximum ties (row 3 ties 0 and 2 -> 0). Macro-F1 over
+        // labels 0, 1, 2: (2/3 + 2/3 + 0) / 3 = 44.4%.
         let scores = [0.9, 0.1, 0.0, 0.2, 0.7, 0.1, 0.1, 0.2, 0.7, 0.5, 0.1, 0.5];
         e.process(&scores, 3, &[0, 1, 1, 2]);
         let r = e.evaluate();
         assert_eq!((r.total, r.correct), (4, 2));
         assert_eq!(
             r.text(),
-            "=> result\n* total: 4\n* correct: 2\n* accuracy: 50.0%\n* error: 50.0%\n* macro_f1: 50.0%\n\
+            "=> result\n* total: 4\n* correct: 2\n* accuracy: 50.0%\n* error: 50.0%\n* macro_f1: 44.4%\n\
              => per-class result\n\
              * class: 0 (class 0)\ttotal: 1\tcorrect: 1\tacc: 100.0%\n\
              * class: 1 (class 1)\ttotal: 2\tcorrect: 1\tacc: 50.0%\n\

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: toolchain, reference fixtures, cargo tests.
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+activate_toolchain
+cd "$DASSL_ROOT"
+# Reference outputs come from the Python originals in the venv; the scripts are
+# deterministic, so this only rewrites the committed fixtures with identical bytes.
+for script in dassl-rs/tests/fixtures/*/make_*.py datasets/tests/fixtures/*/make_*.py; do
+    [ -f "$script" ] || continue
+    say "fixtures: $script"
+    (cd "$(dirname "$script")" && "$DASSL_PYTHON" "$(basename "$script")")
+done
+if ! git diff --quiet -- '*/tests/fixtures' 2>/dev/null; then
+    say "warning: regenerated fixtures differ from the committed ones:"
+    git diff --stat -- '*/tests/fixtures' >&2 || true
+fi
+build_release
+cargo test --release --workspace "$@"
