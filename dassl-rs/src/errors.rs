@@ -97,6 +97,24 @@ pub enum DataError {
     /// The toy generator refuses to write over a folder it did not create.
     #[error("{path} exists and was not made by the toy generator (no {marker}); choose another root")]
     NotToyData { path: PathBuf, marker: &'static str },
+    /// DATALOADER.*.SAMPLER names a sampler the loader does not have.
+    #[error("Unknown sampler type: {name} (valid: {valid}){}", if *dassl_only { "; Dassl has it but dassl-rs does not implement it" } else { "" })]
+    UnknownSampler { name: String, valid: String, dassl_only: bool },
+    /// The INPUT.* transform settings cannot be built.
+    #[error("cannot build the {which} transform: {source}")]
+    BuildTransform { which: &'static str, source: crate::data::transforms::TransformError },
+    /// A transform failed on one image.
+    #[error("cannot transform image {path}: {source}")]
+    Transform { path: PathBuf, source: crate::data::transforms::TransformError },
+    /// Loader settings Dassl would reject (batch size 0, an empty loader).
+    #[error("{0}")]
+    InvalidLoader(String),
+    /// The loader's worker threads could not start or died.
+    #[error("data loader workers failed: {0}")]
+    Workers(String),
+    /// Turning a batch buffer into a tensor failed.
+    #[error(transparent)]
+    Torch(#[from] tch::TchError),
 }
 
 /// Building and running trainers.
@@ -129,4 +147,121 @@ pub enum FetchError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("SHA256 checksum of {url} does not match: expected {expected}, got {actual}; the partial file was removed")]
     Checksum { url: String, expected: String, actual: String },
+}
+
+/// Optimizers, LR schedulers and loss scaling (Dassl's `build_optimizer` / `build_lr_scheduler`).
+#[derive(Debug, Error)]
+pub enum OptimError {
+    /// Boxed (as is `Torch`) to keep `Result<_, OptimError>` small.
+    #[error(transparent)]
+    Config(Box<ConfigError>),
+    #[error(transparent)]
+    Torch(Box<tch::TchError>),
+    /// Dassl's `ValueError` text for `OPTIM.NAME`.
+    #[error("optim must be one of {}, but got {got}{}", py_list(available), if implemented.is_empty() { String::new() } else { format!(" (dassl-rs implements {})", py_list(implemented)) })]
+    UnknownOptimizer { got: String, available: &'static [&'static str], implemented: &'static [&'static str] },
+    /// Dassl's `ValueError` text for `OPTIM.LR_SCHEDULER`.
+    #[error("scheduler must be one of {}, but got {got}", py_list(available))]
+    UnknownScheduler { got: String, available: &'static [&'static str] },
+    #[error("OPTIM.WARMUP_TYPE must be one of ['constant', 'linear'], but got {got}")]
+    UnknownWarmup { got: String },
+    #[error("{0} is not supported by dassl-rs")]
+    Unsupported(String),
+    #[error("{0}")]
+    Invalid(String),
+    /// Restoring state saved for a different optimizer or parameter list.
+    #[error("optimizer state does not fit: {0}")]
+    StateMismatch(String),
+}
+
+/// Saving, resuming and loading checkpoints (Dassl's `torchtools`).
+#[derive(Debug, Error)]
+pub enum CheckpointError {
+    #[error("File is not found at \"{path}\"")]
+    NotFound { path: PathBuf },
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Torch { path: PathBuf, source: Box<tch::TchError> },
+    #[error("{path} is not a valid checkpoint: {reason}")]
+    Format { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Optim(#[from] OptimError),
+}
+
+/// Sweep files, run planning and the executors.
+#[derive(Debug, Error)]
+pub enum SweepError {
+    #[error("cannot read sweep file {path}: {source}")]
+    ReadSpec { path: PathBuf, source: std::io::Error },
+    #[error("sweep file {path} is not valid: {source}")]
+    SpecYaml { path: PathBuf, source: serde_yaml::Error },
+    #[error("sweep file {path}: {what}")]
+    Spec { path: PathBuf, what: String },
+    /// A run whose config does not resolve (as `dassl train` would refuse it, exit 2).
+    #[error("run {dir}: {reason}")]
+    Resolve { dir: String, reason: String },
+    #[error("cannot access {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not a valid {what}: {reason}")]
+    BadFile { path: PathBuf, what: &'static str, reason: String },
+    #[error("{failed} of {total} runs failed; `dassl status {output}` lists their causes")]
+    RunsFailed { failed: usize, total: usize, output: PathBuf },
+    #[error("interrupted: {running} run(s) stopped; run the same command again to resume")]
+    Interrupted { running: usize },
+    #[error("slurm: {0}")]
+    Slurm(String),
+    #[error("{0}")]
+    Usage(String),
+    /// A single run (wrapper or Slurm task) that ended with a status other than success.
+    #[error("{message}")]
+    Exit { code: u8, message: String },
+}
+
+impl SweepError {
+    /// 2 for what the user wrote (sweep file, flags, configs), 130 after an interrupt,
+    /// the run's own status for single runs, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SweepError::ReadSpec { .. } | SweepError::SpecYaml { .. } | SweepError::Spec { .. } | SweepError::Resolve { .. } | SweepError::Usage(_) => 2,
+            SweepError::Interrupted { .. } => 130,
+            SweepError::Exit { code, .. } => *code,
+            _ => 1,
+        }
+    }
+}
+
+/// Reading results and writing reports.
+#[derive(Debug, Error)]
+pub enum ReportError {
+    #[error("cannot access {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {reason}")]
+    BadFile { path: PathBuf, reason: String },
+    #[error("no sweep manifest in {path}/.dassl/manifests: run `dassl run --sweep FILE` into it first")]
+    NoManifest { path: PathBuf },
+    #[error("cannot draw {path}: {reason}")]
+    Plot { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl From<ConfigError> for OptimError {
+    fn from(e: ConfigError) -> Self {
+        OptimError::Config(Box::new(e))
+    }
+}
+
+impl From<tch::TchError> for OptimError {
+    fn from(e: tch::TchError) -> Self {
+        OptimError::Torch(Box::new(e))
+    }
+}
+
+/// A list as Python prints it (`['a', 'b']`), so messages read like Dassl's.
+fn py_list(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("'{s}'")).collect();
+    format!("[{}]", quoted.join(", "))
 }

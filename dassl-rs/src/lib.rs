@@ -13,4 +13,8 @@ pub mod errors;
 pub mod evaluation;
 pub mod fsutil;
 pub mod logging;
+pub mod optim;
 pub mod registry;
+pub mod report;
+pub mod sweep;
+pub mod toyworld;

@@ -96,14 +96,28 @@ fn spec_path(cfg: &Config, root: &Path) -> Result<PathBuf, DataError> {
         return Ok(given);
     }
     let under_root = root.join(&given);
-    Ok(if under_root.is_file() { under_root } else { given })
+    Ok(if under_root.is_file() {
+        under_root
+    } else {
+        given
+    })
 }
 
 fn load_spec(path: &Path) -> Result<Spec, DataError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
-    let spec: Spec = serde_yaml::from_str(&text).map_err(|e| DataError::BadSpec { path: path.to_path_buf(), reason: e.to_string() })?;
-    let bad = |reason: String| DataError::BadSpec { path: path.to_path_buf(), reason };
-    if !(spec.train_ratio > 0.0 && spec.val_ratio > 0.0 && spec.train_ratio + spec.val_ratio < 1.0) {
+    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let spec: Spec = serde_yaml::from_str(&text).map_err(|e| DataError::BadSpec {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let bad = |reason: String| DataError::BadSpec {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if !(spec.train_ratio > 0.0 && spec.val_ratio > 0.0 && spec.train_ratio + spec.val_ratio < 1.0)
+    {
         return Err(bad(format!(
             "train_ratio {} and val_ratio {} must be positive and leave a test share (sum below 1)",
             spec.train_ratio, spec.val_ratio
@@ -119,11 +133,20 @@ fn build(cfg: &Config) -> Result<DatasetBase, DataError> {
     let root = split::dataset_root(cfg)?;
     let spec_file = spec_path(cfg, &root)?;
     let spec = load_spec(&spec_file)?;
-    let name = spec.name.clone().unwrap_or_else(|| spec_file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| NAME.into()));
+    let name = spec.name.clone().unwrap_or_else(|| {
+        spec_file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| NAME.into())
+    });
     let dataset_dir = root.join(&spec.dataset_dir);
     split::require_dir(NAME, &dataset_dir, LAYOUT)?;
     let image_dir = dataset_dir.join(&spec.image_dir);
-    let split_path = dataset_dir.join(spec.split_file.clone().unwrap_or_else(|| PathBuf::from(format!("split_zhou_{name}.json"))));
+    let split_path = dataset_dir.join(
+        spec.split_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("split_zhou_{name}.json"))),
+    );
     let prefix = match spec.paths_relative_to {
         RelativeTo::ImageDir => image_dir.clone(),
         RelativeTo::DatasetDir => dataset_dir.clone(),
@@ -131,24 +154,61 @@ fn build(cfg: &Config) -> Result<DatasetBase, DataError> {
     match spec.source {
         Source::Folders => split::require_dir(NAME, &image_dir, LAYOUT)?,
         Source::Split if !split_path.is_file() => {
-            return Err(DataError::BadSpec { path: spec_file, reason: format!("source: split, but the split file {} does not exist", split_path.display()) });
+            return Err(DataError::BadSpec {
+                path: spec_file,
+                reason: format!(
+                    "source: split, but the split file {} does not exist",
+                    split_path.display()
+                ),
+            });
         }
         Source::Split => {}
     }
     let renames: HashMap<String, String> = spec.classnames.clone().into_iter().collect();
     let ignored: Vec<&str> = spec.ignored.iter().map(String::as_str).collect();
-    let layout = SplitLayout { name: NAME, dataset_dir, prefix, split_path: split_path.clone() };
+    let layout = SplitLayout {
+        name: NAME,
+        dataset_dir,
+        prefix,
+        split_path: split_path.clone(),
+    };
     let mut rng = split::stream_for_seed(cfg.int("SEED")?);
-    let mut data = split::load_or_create_split(&layout.split_path, &layout.prefix, &mut rng, |rng| {
-        split::read_and_split_data(&image_dir, spec.train_ratio, spec.val_ratio, &ignored, &renames, rng)
-    })?;
+    let mut data =
+        split::load_or_create_split(&layout.split_path, &layout.prefix, &mut rng, |rng| {
+            split::read_and_split_data(
+                &image_dir,
+                spec.train_ratio,
+                spec.val_ratio,
+                &ignored,
+                &renames,
+                rng,
+            )
+        })?;
     // The map also renames classes of a given split file (idempotent for names it produced).
-    for d in data.train.iter_mut().chain(&mut data.val).chain(&mut data.test) {
+    for d in data
+        .train
+        .iter_mut()
+        .chain(&mut data.val)
+        .chain(&mut data.test)
+    {
         if let Some(new) = renames.get(&d.classname) {
             d.classname = new.clone();
         }
     }
-    let all: Vec<_> = data.train.iter().chain(&data.val).chain(&data.test).cloned().collect();
+    let all: Vec<_> = data
+        .train
+        .iter()
+        .chain(&data.val)
+        .chain(&data.test)
+        .cloned()
+        .collect();
     split::check_label_names(&all, &split_path)?;
-    split::finish_coop(cfg, &layout.dataset_dir, &layout.prefix, data, split::FewShotScope::TrainVal, &mut rng)
+    split::finish_coop(
+        cfg,
+        &layout.dataset_dir,
+        &layout.prefix,
+        data,
+        split::FewShotScope::TrainVal,
+        &mut rng,
+    )
 }

@@ -8,7 +8,8 @@ use dassl_rs::registry::DatasetEntry;
 use crate::common;
 
 const NAME: &str = "DescribableTextures";
-const LAYOUT: &str = "dtd/\n  images/<texture>/*.jpg\n  imdb/\n  labels/\n  split_zhou_DescribableTextures.json";
+const LAYOUT: &str =
+    "dtd/\n  images/<texture>/*.jpg\n  imdb/\n  labels/\n  split_zhou_DescribableTextures.json";
 
 inventory::submit! {
     DatasetEntry { name: NAME, extend_cfg, build }

@@ -34,21 +34,46 @@ fn build(cfg: &Config) -> Result<DatasetBase, DataError> {
         .enumerate()
         .map(|(i, (_, l))| (l, i))
         .collect();
-    let read = |part: &str| read_data(&cname2lab, &dataset_dir.join(format!("images_variant_{part}.txt")), &image_dir);
-    let split = Split { train: read("train")?, val: read("val")?, test: read("test")? };
+    let read = |part: &str| {
+        read_data(
+            &cname2lab,
+            &dataset_dir.join(format!("images_variant_{part}.txt")),
+            &image_dir,
+        )
+    };
+    let split = Split {
+        train: read("train")?,
+        val: read("val")?,
+        test: read("test")?,
+    };
     let mut rng = split::stream_for_seed(cfg.int("SEED")?);
-    split::finish_coop(cfg, &dataset_dir, &image_dir, split, FewShotScope::TrainVal, &mut rng)
+    split::finish_coop(
+        cfg,
+        &dataset_dir,
+        &image_dir,
+        split,
+        FewShotScope::TrainVal,
+        &mut rng,
+    )
 }
 
 /// `1025794 Boeing 707-320`: image id, then the variant name.
-fn read_data(cname2lab: &HashMap<String, usize>, path: &Path, image_dir: &Path) -> Result<Vec<Datum>, DataError> {
+fn read_data(
+    cname2lab: &HashMap<String, usize>,
+    path: &Path,
+    image_dir: &Path,
+) -> Result<Vec<Datum>, DataError> {
     common::lines(path)?
         .into_iter()
         .map(|(n, line)| {
             let (id, classname) = line.split_once(' ').unwrap_or((&line, ""));
-            let label = *cname2lab
-                .get(classname)
-                .ok_or_else(|| common::bad_line(path, n, format!("variant {classname:?} is not in variants.txt")))?;
+            let label = *cname2lab.get(classname).ok_or_else(|| {
+                common::bad_line(
+                    path,
+                    n,
+                    format!("variant {classname:?} is not in variants.txt"),
+                )
+            })?;
             split::datum(image_dir.join(format!("{id}.jpg")), label, classname, path)
         })
         .collect()

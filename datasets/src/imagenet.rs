@@ -31,20 +31,41 @@ fn build(cfg: &Config) -> Result<DatasetBase, DataError> {
         split::require_dir(NAME, &image_dir.join(sub), LAYOUT)?;
     }
     let classnames_file = dataset_dir.join("classnames.txt");
-    let classnames: HashMap<String, String> = common::read_imagenet_classnames(&classnames_file)?.into_iter().collect();
+    let classnames: HashMap<String, String> = common::read_imagenet_classnames(&classnames_file)?
+        .into_iter()
+        .collect();
     let train = read_data(&classnames, &classnames_file, &image_dir.join("train"))?;
     let test = read_data(&classnames, &classnames_file, &image_dir.join("val"))?;
     let mut rng = split::stream_for_seed(cfg.int("SEED")?);
-    let split = Split { train, val: Vec::new(), test };
-    split::finish_coop(cfg, &dataset_dir, &image_dir, split, FewShotScope::TrainOnly, &mut rng)
+    let split = Split {
+        train,
+        val: Vec::new(),
+        test,
+    };
+    split::finish_coop(
+        cfg,
+        &dataset_dir,
+        &image_dir,
+        split,
+        FewShotScope::TrainOnly,
+        &mut rng,
+    )
 }
 
 /// Label = index of the wnid folder among the sorted folders.
-fn read_data(classnames: &HashMap<String, String>, classnames_file: &Path, split_dir: &Path) -> Result<Vec<Datum>, DataError> {
+fn read_data(
+    classnames: &HashMap<String, String>,
+    classnames_file: &Path,
+    split_dir: &Path,
+) -> Result<Vec<Datum>, DataError> {
     let mut items = Vec::new();
     for (label, folder) in split::class_folders(split_dir)?.iter().enumerate() {
         let classname = common::classname_of(classnames, folder, classnames_file)?;
-        items.extend(common::class_items(&split_dir.join(folder), label, classname)?);
+        items.extend(common::class_items(
+            &split_dir.join(folder),
+            label,
+            classname,
+        )?);
     }
     Ok(items)
 }

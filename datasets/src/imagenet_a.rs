@@ -19,5 +19,12 @@ fn extend_cfg(b: &mut ConfigBuilder) -> Result<(), ConfigError> {
 }
 
 fn build(cfg: &Config) -> Result<DatasetBase, DataError> {
-    common::imagenet_variant(cfg, NAME, "imagenet-adversarial", "imagenet-a", &["README.txt"], LAYOUT)
+    common::imagenet_variant(
+        cfg,
+        NAME,
+        "imagenet-adversarial",
+        "imagenet-a",
+        &["README.txt"],
+        LAYOUT,
+    )
 }

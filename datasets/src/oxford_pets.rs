@@ -43,7 +43,11 @@ fn read_data(path: &Path, image_dir: &Path) -> Result<Vec<Datum>, DataError> {
         .map(|(n, line)| {
             let cols: Vec<&str> = line.split(' ').collect();
             let [imname, label, _species, _] = cols[..] else {
-                return Err(common::bad_line(path, n, format!("expected 4 space-separated columns, found {line:?}")));
+                return Err(common::bad_line(
+                    path,
+                    n,
+                    format!("expected 4 space-separated columns, found {line:?}"),
+                ));
             };
             let parts: Vec<&str> = imname.split('_').collect();
             let breed = parts[..parts.len() - 1].join("_").to_lowercase();
@@ -51,7 +55,13 @@ fn read_data(path: &Path, image_dir: &Path) -> Result<Vec<Datum>, DataError> {
                 .parse::<usize>()
                 .ok()
                 .and_then(|l| l.checked_sub(1))
-                .ok_or_else(|| common::bad_line(path, n, format!("class id {label:?} is not a positive integer")))?;
+                .ok_or_else(|| {
+                    common::bad_line(
+                        path,
+                        n,
+                        format!("class id {label:?} is not a positive integer"),
+                    )
+                })?;
             split::datum(image_dir.join(format!("{imname}.jpg")), label, breed, path)
         })
         .collect()

@@ -49,16 +49,29 @@ pub(crate) fn sun_classname(class_path: &str) -> String {
     names.join(" ")
 }
 
-fn read_data(cname2lab: &HashMap<String, usize>, path: &Path, image_dir: &Path) -> Result<Vec<Datum>, DataError> {
+fn read_data(
+    cname2lab: &HashMap<String, usize>,
+    path: &Path,
+    image_dir: &Path,
+) -> Result<Vec<Datum>, DataError> {
     common::lines(path)?
         .into_iter()
         .map(|(n, line)| {
             let imname: String = line.chars().skip(1).collect();
             let class_path = imname.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-            let label = *cname2lab
-                .get(class_path)
-                .ok_or_else(|| common::bad_line(path, n, format!("class {class_path:?} is not in ClassName.txt")))?;
-            split::datum(image_dir.join(&imname), label, sun_classname(class_path), path)
+            let label = *cname2lab.get(class_path).ok_or_else(|| {
+                common::bad_line(
+                    path,
+                    n,
+                    format!("class {class_path:?} is not in ClassName.txt"),
+                )
+            })?;
+            split::datum(
+                image_dir.join(&imname),
+                label,
+                sun_classname(class_path),
+                path,
+            )
         })
         .collect()
 }
@@ -68,6 +81,9 @@ mod tests {
     #[test]
     fn classname_rule() {
         assert_eq!(super::sun_classname("a/abbey"), "abbey");
-        assert_eq!(super::sun_classname("a/apartment_building/outdoor"), "outdoor apartment_building");
+        assert_eq!(
+            super::sun_classname("a/apartment_building/outdoor"),
+            "outdoor apartment_building"
+        );
     }
 }

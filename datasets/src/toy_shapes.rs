@@ -25,13 +25,18 @@ fn extend_cfg(b: &mut ConfigBuilder) -> Result<(), ConfigError> {
 
 fn build(cfg: &Config) -> Result<DatasetBase, DataError> {
     let mut layout = common::split_layout(cfg, NAME, TOY_DATASET_DIR, Some("images"))?;
-    layout.split_path = layout.dataset_dir.join(format!("split_zhou_{TOY_SPLIT_NAME}.json"));
+    layout.split_path = layout
+        .dataset_dir
+        .join(format!("split_zhou_{TOY_SPLIT_NAME}.json"));
     split::require_dir(NAME, &layout.dataset_dir, LAYOUT)?;
     split::require_dir(NAME, &layout.prefix, LAYOUT)?;
     let image_dir = layout.prefix.clone();
     split::build_split_dataset(cfg, &layout, |rng| {
         // Folder "red_striped_circle" is class "red striped circle".
-        let names: HashMap<String, String> = split::class_folders(&image_dir)?.into_iter().map(|f| (f.clone(), f.replace('_', " "))).collect();
+        let names: HashMap<String, String> = split::class_folders(&image_dir)?
+            .into_iter()
+            .map(|f| (f.clone(), f.replace('_', " ")))
+            .collect();
         split::read_and_split_data(&image_dir, 0.5, 0.2, &[], &names, rng)
     })
 }

@@ -32,8 +32,16 @@ fn build(cfg: &Config) -> Result<DatasetBase, DataError> {
         let class_ind = lists.join("classInd.txt");
         let mut cname2lab = HashMap::new();
         for (n, line) in common::lines(&class_ind)? {
-            let parsed = line.split_once(' ').and_then(|(l, c)| Some((l.parse::<usize>().ok()?.checked_sub(1)?, c)));
-            let (label, cname) = parsed.ok_or_else(|| common::bad_line(&class_ind, n, format!("expected \"<id> <Action>\", found {line:?}")))?;
+            let parsed = line
+                .split_once(' ')
+                .and_then(|(l, c)| Some((l.parse::<usize>().ok()?.checked_sub(1)?, c)));
+            let (label, cname) = parsed.ok_or_else(|| {
+                common::bad_line(
+                    &class_ind,
+                    n,
+                    format!("expected \"<id> <Action>\", found {line:?}"),
+                )
+            })?;
             cname2lab.insert(cname.to_string(), label);
         }
         let trainval_file = lists.join("trainlist01.txt");
@@ -57,17 +65,29 @@ pub(crate) fn split_camel(action: &str) -> String {
     parts.join("_")
 }
 
-fn read_data(cname2lab: &HashMap<String, usize>, path: &Path, image_dir: &Path) -> Result<Vec<Datum>, DataError> {
+fn read_data(
+    cname2lab: &HashMap<String, usize>,
+    path: &Path,
+    image_dir: &Path,
+) -> Result<Vec<Datum>, DataError> {
     common::lines(path)?
         .into_iter()
         .map(|(n, line)| {
             let entry = line.split(' ').next().unwrap_or("");
             let Some((action, filename)) = entry.split_once('/') else {
-                return Err(common::bad_line(path, n, format!("expected <Action>/<video>.avi, found {entry:?}")));
+                return Err(common::bad_line(
+                    path,
+                    n,
+                    format!("expected <Action>/<video>.avi, found {entry:?}"),
+                ));
             };
-            let label = *cname2lab.get(action).ok_or_else(|| common::bad_line(path, n, format!("action {action:?} is not in classInd.txt")))?;
+            let label = *cname2lab.get(action).ok_or_else(|| {
+                common::bad_line(path, n, format!("action {action:?} is not in classInd.txt"))
+            })?;
             let renamed = split_camel(action);
-            let impath = image_dir.join(&renamed).join(filename.replace(".avi", ".jpg"));
+            let impath = image_dir
+                .join(&renamed)
+                .join(filename.replace(".avi", ".jpg"));
             split::datum(impath, label, renamed, path)
         })
         .collect()

@@ -18,17 +18,32 @@ use serde_json::{json, Value as Json};
 fn config(root: &Path, name: &str, opts: &[(&str, Value)]) -> Config {
     dassl_datasets::link();
     let mut flags = vec![
-        ("DATASET.ROOT".to_string(), Value::Str(root.to_string_lossy().into_owned()), "--root".to_string()),
-        ("DATASET.NAME".to_string(), Value::Str(name.to_string()), "--dataset".to_string()),
+        (
+            "DATASET.ROOT".to_string(),
+            Value::Str(root.to_string_lossy().into_owned()),
+            "--root".to_string(),
+        ),
+        (
+            "DATASET.NAME".to_string(),
+            Value::Str(name.to_string()),
+            "--dataset".to_string(),
+        ),
     ];
     for (k, v) in opts {
         flags.push((k.to_string(), v.clone(), format!("test {k}")));
     }
-    setup_cfg(&CfgSources { flags, ..Default::default() }).unwrap()
+    setup_cfg(&CfgSources {
+        flags,
+        ..Default::default()
+    })
+    .unwrap()
 }
 
 fn shots(k: i64, seed: i64) -> Vec<(&'static str, Value)> {
-    vec![("DATASET.NUM_SHOTS", Value::Int(k)), ("SEED", Value::Int(seed))]
+    vec![
+        ("DATASET.NUM_SHOTS", Value::Int(k)),
+        ("SEED", Value::Int(seed)),
+    ]
 }
 
 fn build(root: &Path, name: &str, opts: &[(&str, Value)]) -> Result<DatasetBase, DataError> {
@@ -63,7 +78,11 @@ fn small_split(classes: &[&str], folder: impl Fn(&str) -> String) -> Json {
     for (label, c) in classes.iter().enumerate() {
         for (part, n) in [("train", 4), ("val", 2), ("test", 2)] {
             for i in 0..n {
-                split[part].as_array_mut().unwrap().push(json!([format!("{}/{part}_{i}.jpg", folder(c)), label, c]));
+                split[part].as_array_mut().unwrap().push(json!([
+                    format!("{}/{part}_{i}.jpg", folder(c)),
+                    label,
+                    c
+                ]));
             }
         }
     }
@@ -71,7 +90,16 @@ fn small_split(classes: &[&str], folder: impl Fn(&str) -> String) -> Json {
 }
 
 fn rel(items: &[Datum], prefix: &Path) -> Vec<String> {
-    items.iter().map(|d| d.impath.strip_prefix(prefix).unwrap().to_string_lossy().into_owned()).collect()
+    items
+        .iter()
+        .map(|d| {
+            d.impath
+                .strip_prefix(prefix)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
 }
 
 fn sizes(d: &DatasetBase) -> (usize, usize, usize, usize) {
@@ -79,12 +107,17 @@ fn sizes(d: &DatasetBase) -> (usize, usize, usize, usize) {
 }
 
 fn fixture() -> Json {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dassl-rs/tests/fixtures/datasets/fewshot.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../dassl-rs/tests/fixtures/datasets/fewshot.json");
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
 fn strs(v: &Json) -> Vec<String> {
-    v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -123,26 +156,102 @@ fn registered_names_are_coop_plus_toy_and_custom() {
 #[test]
 fn split_file_datasets_read_their_layouts() {
     let cases: [(&str, &str, &str, &[&str]); 9] = [
-        ("Caltech101", "caltech-101", "101_ObjectCategories", &["face", "leopard", "airplane"]),
-        ("OxfordPets", "oxford_pets", "images", &["abyssinian", "american_bulldog", "beagle"]),
-        ("StanfordCars", "stanford_cars", "", &["2012 Tesla Model S Sedan", "2000 AM General Hummer SUV", "2012 Acura RL Sedan"]),
-        ("OxfordFlowers", "oxford_flowers", "jpg", &["pink primrose", "hard-leaved pocket orchid", "canterbury bells"]),
-        ("Food101", "food-101", "images", &["apple_pie", "baby_back_ribs", "baklava"]),
-        ("SUN397", "sun397", "SUN397", &["abbey", "outdoor apartment_building", "indoor airport_terminal"]),
-        ("DescribableTextures", "dtd", "images", &["banded", "blotchy", "braided"]),
-        ("EuroSAT", "eurosat", "2750", &["Annual Crop Land", "Forest", "Sea or Lake"]),
-        ("UCF101", "ucf101", "UCF-101-midframes", &["Apply_Eye_Makeup", "Yo_Yo", "Playing_Daf"]),
+        (
+            "Caltech101",
+            "caltech-101",
+            "101_ObjectCategories",
+            &["face", "leopard", "airplane"],
+        ),
+        (
+            "OxfordPets",
+            "oxford_pets",
+            "images",
+            &["abyssinian", "american_bulldog", "beagle"],
+        ),
+        (
+            "StanfordCars",
+            "stanford_cars",
+            "",
+            &[
+                "2012 Tesla Model S Sedan",
+                "2000 AM General Hummer SUV",
+                "2012 Acura RL Sedan",
+            ],
+        ),
+        (
+            "OxfordFlowers",
+            "oxford_flowers",
+            "jpg",
+            &[
+                "pink primrose",
+                "hard-leaved pocket orchid",
+                "canterbury bells",
+            ],
+        ),
+        (
+            "Food101",
+            "food-101",
+            "images",
+            &["apple_pie", "baby_back_ribs", "baklava"],
+        ),
+        (
+            "SUN397",
+            "sun397",
+            "SUN397",
+            &[
+                "abbey",
+                "outdoor apartment_building",
+                "indoor airport_terminal",
+            ],
+        ),
+        (
+            "DescribableTextures",
+            "dtd",
+            "images",
+            &["banded", "blotchy", "braided"],
+        ),
+        (
+            "EuroSAT",
+            "eurosat",
+            "2750",
+            &["Annual Crop Land", "Forest", "Sea or Lake"],
+        ),
+        (
+            "UCF101",
+            "ucf101",
+            "UCF-101-midframes",
+            &["Apply_Eye_Makeup", "Yo_Yo", "Playing_Daf"],
+        ),
     ];
     for (name, dir, image_dir, classes) in cases {
         let root = tempfile::tempdir().unwrap();
         let dataset_dir = root.path().join(dir);
-        let prefix = if image_dir.is_empty() { dataset_dir.clone() } else { dataset_dir.join(image_dir) };
-        let split = small_split(classes, |c| if name == "StanfordCars" { format!("cars_train/{}", c.replace(' ', "_")) } else { c.replace(' ', "_") });
-        write_split(&dataset_dir.join(format!("split_zhou_{name}.json")), &prefix, &split);
+        let prefix = if image_dir.is_empty() {
+            dataset_dir.clone()
+        } else {
+            dataset_dir.join(image_dir)
+        };
+        let split = small_split(classes, |c| {
+            if name == "StanfordCars" {
+                format!("cars_train/{}", c.replace(' ', "_"))
+            } else {
+                c.replace(' ', "_")
+            }
+        });
+        write_split(
+            &dataset_dir.join(format!("split_zhou_{name}.json")),
+            &prefix,
+            &split,
+        );
         let d = build(root.path(), name, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(sizes(&d), (3, 12, 6, 6), "{name}");
         assert_eq!(d.classnames(), classes, "{name}");
-        assert!(d.train_x.iter().all(|x| x.impath.starts_with(&prefix) && x.impath.is_file()), "{name}");
+        assert!(
+            d.train_x
+                .iter()
+                .all(|x| x.impath.starts_with(&prefix) && x.impath.is_file()),
+            "{name}"
+        );
         // 2 shots: 2 of the 4 train images per class; val takes min(2, 4) = 2, all it has.
         let few = build(root.path(), name, &shots(2, 1)).unwrap();
         assert_eq!(sizes(&few), (3, 6, 6, 6), "{name}");
@@ -154,14 +263,41 @@ fn split_file_datasets_read_their_layouts() {
 fn folder_fallbacks_apply_coop_class_rules() {
     // EuroSAT renames, DTD and Food101 keep folder names; the split file is written.
     for (name, dir, image_dir, folders, expected) in [
-        ("EuroSAT", "eurosat", "2750", vec!["AnnualCrop", "HerbaceousVegetation", "SeaLake"], vec!["Annual Crop Land", "Herbaceous Vegetation Land", "Sea or Lake"]),
-        ("DescribableTextures", "dtd", "images", vec!["zigzagged", "banded"], vec!["banded", "zigzagged"]),
-        ("Food101", "food-101", "images", vec!["apple_pie", "waffles"], vec!["apple_pie", "waffles"]),
+        (
+            "EuroSAT",
+            "eurosat",
+            "2750",
+            vec!["AnnualCrop", "HerbaceousVegetation", "SeaLake"],
+            vec![
+                "Annual Crop Land",
+                "Herbaceous Vegetation Land",
+                "Sea or Lake",
+            ],
+        ),
+        (
+            "DescribableTextures",
+            "dtd",
+            "images",
+            vec!["zigzagged", "banded"],
+            vec!["banded", "zigzagged"],
+        ),
+        (
+            "Food101",
+            "food-101",
+            "images",
+            vec!["apple_pie", "waffles"],
+            vec!["apple_pie", "waffles"],
+        ),
     ] {
         let root = tempfile::tempdir().unwrap();
         for f in &folders {
             for i in 0..10 {
-                img(&root.path().join(dir).join(image_dir).join(f).join(format!("{f}_{i}.jpg")));
+                img(&root
+                    .path()
+                    .join(dir)
+                    .join(image_dir)
+                    .join(f)
+                    .join(format!("{f}_{i}.jpg")));
             }
         }
         let d = build(root.path(), name, &shots(-1, 1)).unwrap();
@@ -169,8 +305,12 @@ fn folder_fallbacks_apply_coop_class_rules() {
         // 10 images: round(5) train, round(2) val, 3 test per class.
         let n = folders.len();
         assert_eq!(sizes(&d), (n, 5 * n, 2 * n, 3 * n), "{name}");
-        let split_file = root.path().join(dir).join(format!("split_zhou_{name}.json"));
-        let saved: Json = serde_json::from_str(&std::fs::read_to_string(&split_file).unwrap()).unwrap();
+        let split_file = root
+            .path()
+            .join(dir)
+            .join(format!("split_zhou_{name}.json"));
+        let saved: Json =
+            serde_json::from_str(&std::fs::read_to_string(&split_file).unwrap()).unwrap();
         assert_eq!(saved["train"].as_array().unwrap().len(), 5 * n);
         assert!(!saved["train"][0][0].as_str().unwrap().starts_with('/'));
     }
@@ -192,7 +332,11 @@ fn fallback_split_and_fewshot_match_cpython() {
     assert_eq!(rel(&d.train_x, &image_dir), strs(&case["train"]));
     assert_eq!(rel(&d.val, &image_dir), strs(&case["val"]));
     // The saved split is CPython's, item for item (BACKGROUND_Google and Faces_easy ignored).
-    let saved: Json = serde_json::from_str(&std::fs::read_to_string(root.path().join("caltech-101/split_zhou_Caltech101.json")).unwrap()).unwrap();
+    let saved: Json = serde_json::from_str(
+        &std::fs::read_to_string(root.path().join("caltech-101/split_zhou_Caltech101.json"))
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(saved, case["split"]);
     assert_eq!(d.classnames(), ["face", "airplane", "ant", "bass"]);
 }
@@ -203,13 +347,25 @@ fn fewshot_selection_matches_cpython_fixture() {
     let case = &fx["split_case"];
     let root = tempfile::tempdir().unwrap();
     let image_dir = root.path().join("dtd/images");
-    write_split(&root.path().join("dtd/split_zhou_DescribableTextures.json"), &image_dir, &case["split"]);
+    write_split(
+        &root.path().join("dtd/split_zhou_DescribableTextures.json"),
+        &image_dir,
+        &case["split"],
+    );
     let mut n = 0;
     for c in case["cases"].as_array().unwrap() {
         let (seed, k) = (c["seed"].as_i64().unwrap(), c["k"].as_i64().unwrap());
         let d = build(root.path(), "DescribableTextures", &shots(k, seed)).unwrap();
-        assert_eq!(rel(&d.train_x, &image_dir), strs(&c["train"]), "seed {seed} K {k} train");
-        assert_eq!(rel(&d.val, &image_dir), strs(&c["val"]), "seed {seed} K {k} val");
+        assert_eq!(
+            rel(&d.train_x, &image_dir),
+            strs(&c["train"]),
+            "seed {seed} K {k} train"
+        );
+        assert_eq!(
+            rel(&d.val, &image_dir),
+            strs(&c["val"]),
+            "seed {seed} K {k} val"
+        );
         // Again, now from the cache.
         let cached = build(root.path(), "DescribableTextures", &shots(k, seed)).unwrap();
         assert_eq!(cached, d);
@@ -228,7 +384,10 @@ fn fewshot_cache_is_reused_then_rebuilt_when_the_split_changes() {
     let first = build(root.path(), "DescribableTextures", &shots(2, 7)).unwrap();
     let cache = fewshot_cache_path(&root.path().join("dtd"), 2, 7);
     let mut text: Json = serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
-    assert!(text["train"][0][0].as_str().unwrap().starts_with("b"), "relative paths: {text}");
+    assert!(
+        text["train"][0][0].as_str().unwrap().starts_with("b"),
+        "relative paths: {text}"
+    );
     // Reuse: a hand-edited (still consistent) cache is what the next build returns.
     let all_train: Vec<Json> = split["train"].as_array().unwrap().clone();
     text["train"] = json!([all_train[0], all_train[4]]);
@@ -249,13 +408,20 @@ fn fewshot_cache_is_reused_then_rebuilt_when_the_split_changes() {
     let moved = tempfile::tempdir().unwrap();
     std::fs::rename(root.path().join("dtd"), moved.path().join("dtd")).unwrap();
     let after_move = build(moved.path(), "DescribableTextures", &shots(2, 7)).unwrap();
-    assert_eq!(rel(&after_move.train_x, &moved.path().join("dtd/images")), rel(&rebuilt.train_x, &image_dir));
+    assert_eq!(
+        rel(&after_move.train_x, &moved.path().join("dtd/images")),
+        rel(&rebuilt.train_x, &image_dir)
+    );
 }
 
 #[test]
 fn unseeded_fewshot_still_works() {
     let root = tempfile::tempdir().unwrap();
-    write_split(&root.path().join("dtd/split_zhou_DescribableTextures.json"), &root.path().join("dtd/images"), &small_split(&["a", "b"], |c| c.into()));
+    write_split(
+        &root.path().join("dtd/split_zhou_DescribableTextures.json"),
+        &root.path().join("dtd/images"),
+        &small_split(&["a", "b"], |c| c.into()),
+    );
     let d = build(root.path(), "DescribableTextures", &shots(1, -1)).unwrap();
     assert_eq!(sizes(&d), (2, 2, 2, 4));
     assert!(fewshot_cache_path(&root.path().join("dtd"), 1, -1).is_file());
@@ -265,10 +431,17 @@ fn unseeded_fewshot_still_works() {
 fn base_and_new_relabel_from_zero() {
     let root = tempfile::tempdir().unwrap();
     let classes = ["c0", "c1", "c2", "c3", "c4"];
-    write_split(&root.path().join("dtd/split_zhou_DescribableTextures.json"), &root.path().join("dtd/images"), &small_split(&classes, |c| c.into()));
+    write_split(
+        &root.path().join("dtd/split_zhou_DescribableTextures.json"),
+        &root.path().join("dtd/images"),
+        &small_split(&classes, |c| c.into()),
+    );
     let with = |mode: SubsampleMode| {
         let mut o = shots(2, 1);
-        o.push(("DATASET.SUBSAMPLE_CLASSES", Value::Str(mode.as_str().into())));
+        o.push((
+            "DATASET.SUBSAMPLE_CLASSES",
+            Value::Str(mode.as_str().into()),
+        ));
         build(root.path(), "DescribableTextures", &o).unwrap()
     };
     let all = with(SubsampleMode::All);
@@ -279,12 +452,28 @@ fn base_and_new_relabel_from_zero() {
     assert_eq!(base.classnames(), ["c0", "c1", "c2"]);
     assert_eq!(new.classnames(), ["c3", "c4"]);
     for d in new.train_x.iter().chain(&new.val).chain(&new.test) {
-        assert_eq!(d.label, classes.iter().position(|c| *c == d.classname).unwrap() - 3);
+        assert_eq!(
+            d.label,
+            classes.iter().position(|c| *c == d.classname).unwrap() - 3
+        );
     }
     // Base and new come from the one shared few-shot selection.
-    let base_paths: Vec<_> = all.train_x.iter().filter(|d| d.label < 3).map(|d| &d.impath).collect();
-    assert_eq!(base.train_x.iter().map(|d| &d.impath).collect::<Vec<_>>(), base_paths);
-    let bad = build(root.path(), "DescribableTextures", &[("DATASET.SUBSAMPLE_CLASSES", Value::Str("half".into()))]).unwrap_err();
+    let base_paths: Vec<_> = all
+        .train_x
+        .iter()
+        .filter(|d| d.label < 3)
+        .map(|d| &d.impath)
+        .collect();
+    assert_eq!(
+        base.train_x.iter().map(|d| &d.impath).collect::<Vec<_>>(),
+        base_paths
+    );
+    let bad = build(
+        root.path(),
+        "DescribableTextures",
+        &[("DATASET.SUBSAMPLE_CLASSES", Value::Str("half".into()))],
+    )
+    .unwrap_err();
     assert!(bad.to_string().contains("half"), "{bad}");
 }
 
@@ -317,7 +506,10 @@ fn fgvc_aircraft_reads_the_official_lists() {
     std::fs::remove_file(&d.test[0].impath).unwrap();
     let e = build(root.path(), "FGVCAircraft", &[]).unwrap_err();
     let msg = e.to_string();
-    assert!(matches!(e, DataError::MissingImage { .. }) && msg.contains("images_variant_test.txt"), "{msg}");
+    assert!(
+        matches!(e, DataError::MissingImage { .. }) && msg.contains("images_variant_test.txt"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -342,12 +534,19 @@ fn annotation_fallbacks_follow_coop() {
 
     // SUN397: drop the letter folder, reverse the rest.
     let sun = root.path().join("sun397");
-    write(&sun.join("ClassName.txt"), "/a/abbey\n/a/apartment_building/outdoor\n");
+    write(
+        &sun.join("ClassName.txt"),
+        "/a/abbey\n/a/apartment_building/outdoor\n",
+    );
     let (mut train, mut test) = (String::new(), String::new());
     for c in ["a/abbey", "a/apartment_building/outdoor"] {
         for i in 0..6 {
             img(&sun.join(format!("SUN397/{c}/sun_{i}.jpg")));
-            if i < 5 { train.push_str(&format!("/{c}/sun_{i}.jpg\n")) } else { test.push_str(&format!("/{c}/sun_{i}.jpg\n")) }
+            if i < 5 {
+                train.push_str(&format!("/{c}/sun_{i}.jpg\n"))
+            } else {
+                test.push_str(&format!("/{c}/sun_{i}.jpg\n"))
+            }
         }
     }
     write(&sun.join("Training_01.txt"), &train);
@@ -358,13 +557,22 @@ fn annotation_fallbacks_follow_coop() {
 
     // UCF101: CamelCase actions split with underscores; frames as .jpg.
     let ucf = root.path().join("ucf101");
-    write(&ucf.join("ucfTrainTestlist/classInd.txt"), "1 ApplyEyeMakeup\n2 YoYo\n");
+    write(
+        &ucf.join("ucfTrainTestlist/classInd.txt"),
+        "1 ApplyEyeMakeup\n2 YoYo\n",
+    );
     let (mut train, mut test) = (String::new(), String::new());
     for (a, id) in [("ApplyEyeMakeup", 1), ("YoYo", 2)] {
-        let renamed = a.replace("EyeMakeup", "_Eye_Makeup").replace("YoYo", "Yo_Yo");
+        let renamed = a
+            .replace("EyeMakeup", "_Eye_Makeup")
+            .replace("YoYo", "Yo_Yo");
         for g in 1..=6 {
             img(&ucf.join(format!("UCF-101-midframes/{renamed}/v_{a}_g0{g}_c01.jpg")));
-            if g <= 5 { train.push_str(&format!("{a}/v_{a}_g0{g}_c01.avi {id}\n")) } else { test.push_str(&format!("{a}/v_{a}_g0{g}_c01.avi\n")) }
+            if g <= 5 {
+                train.push_str(&format!("{a}/v_{a}_g0{g}_c01.avi {id}\n"))
+            } else {
+                test.push_str(&format!("{a}/v_{a}_g0{g}_c01.avi\n"))
+            }
         }
     }
     write(&ucf.join("ucfTrainTestlist/trainlist01.txt"), &train);
@@ -374,15 +582,26 @@ fn annotation_fallbacks_follow_coop() {
     assert_eq!(sizes(&d), (2, 8, 2, 2));
 
     // StanfordCars and OxfordFlowers need CoOp's split files (their fallbacks read .mat).
-    for (name, dir) in [("StanfordCars", "stanford_cars"), ("OxfordFlowers", "oxford_flowers/jpg")] {
+    for (name, dir) in [
+        ("StanfordCars", "stanford_cars"),
+        ("OxfordFlowers", "oxford_flowers/jpg"),
+    ] {
         std::fs::create_dir_all(root.path().join(dir)).unwrap();
         let e = build(root.path(), name, &[]).unwrap_err();
-        assert!(matches!(e, DataError::MissingSplit { .. }) && e.to_string().contains(&format!("split_zhou_{name}.json")), "{e}");
+        assert!(
+            matches!(e, DataError::MissingSplit { .. })
+                && e.to_string().contains(&format!("split_zhou_{name}.json")),
+            "{e}"
+        );
     }
 }
 
 fn classnames_txt(wnids: &[&str]) -> String {
-    wnids.iter().enumerate().map(|(i, w)| format!("{w} class {i}\n")).collect()
+    wnids
+        .iter()
+        .enumerate()
+        .map(|(i, w)| format!("{w} class {i}\n"))
+        .collect()
 }
 
 #[test]
@@ -403,7 +622,9 @@ fn imagenet_and_its_test_only_variants() {
     assert_eq!(sizes(&d), (4, 8, 8, 8));
     assert_eq!(d.val, d.test, "ImageNet's val is its test set");
     assert_eq!(d.classnames(), ["class 0", "class 1", "class 2", "class 3"]);
-    let cache: Json = serde_json::from_str(&std::fs::read_to_string(fewshot_cache_path(&inet, 2, 1)).unwrap()).unwrap();
+    let cache: Json =
+        serde_json::from_str(&std::fs::read_to_string(fewshot_cache_path(&inet, 2, 1)).unwrap())
+            .unwrap();
     assert!(cache.get("val").is_none(), "ImageNet caches train only");
     let mut o = shots(2, 1);
     o.push(("DATASET.SUBSAMPLE_CLASSES", Value::Str("new".into())));
@@ -416,7 +637,9 @@ fn imagenet_and_its_test_only_variants() {
     write(&v2.join("classnames.txt"), &classnames_txt(&wnids));
     for label in 0..4 {
         for i in 0..3 {
-            img(&v2.join(format!("imagenetv2-matched-frequency-format-val/{label}/{i}.jpeg")));
+            img(&v2.join(format!(
+                "imagenetv2-matched-frequency-format-val/{label}/{i}.jpeg"
+            )));
         }
     }
     let d = build(root.path(), "ImageNetV2", &[]).unwrap();
@@ -426,9 +649,24 @@ fn imagenet_and_its_test_only_variants() {
 
     // Sketch, A and R: labels over the sorted folders present (a subset of the 1,000 for A and R).
     for (name, dir, image_dir, folders) in [
-        ("ImageNetSketch", "imagenet-sketch", "images", vec!["n01443537", "n01440764"]),
-        ("ImageNetA", "imagenet-adversarial", "imagenet-a", vec!["n01491361", "n01443537"]),
-        ("ImageNetR", "imagenet-rendition", "imagenet-r", vec!["n01484850", "n01440764", "n01491361"]),
+        (
+            "ImageNetSketch",
+            "imagenet-sketch",
+            "images",
+            vec!["n01443537", "n01440764"],
+        ),
+        (
+            "ImageNetA",
+            "imagenet-adversarial",
+            "imagenet-a",
+            vec!["n01491361", "n01443537"],
+        ),
+        (
+            "ImageNetR",
+            "imagenet-rendition",
+            "imagenet-r",
+            vec!["n01484850", "n01440764", "n01491361"],
+        ),
     ] {
         let base = root.path().join(dir);
         write(&base.join("classnames.txt"), &classnames_txt(&wnids));
@@ -439,9 +677,16 @@ fn imagenet_and_its_test_only_variants() {
         let d = build(root.path(), name, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
         let mut sorted = folders.clone();
         sorted.sort();
-        let expected: Vec<String> = sorted.iter().map(|w| format!("class {}", wnids.iter().position(|x| x == w).unwrap())).collect();
+        let expected: Vec<String> = sorted
+            .iter()
+            .map(|w| format!("class {}", wnids.iter().position(|x| x == w).unwrap()))
+            .collect();
         assert_eq!(d.classnames(), expected, "{name}");
-        assert_eq!(sizes(&d), (folders.len(), folders.len(), 0, folders.len()), "{name}");
+        assert_eq!(
+            sizes(&d),
+            (folders.len(), folders.len(), 0, folders.len()),
+            "{name}"
+        );
     }
 }
 
@@ -454,14 +699,28 @@ fn missing_dataset_folder_names_the_expected_layout() {
         }
         let e = build(root.path(), name, &[]).unwrap_err();
         let msg = e.to_string();
-        assert!(matches!(e, DataError::MissingDataset { .. }), "{name}: {msg}");
-        assert!(msg.contains(&root.path().to_string_lossy().to_string()) && msg.contains("expects this layout"), "{name}: {msg}");
+        assert!(
+            matches!(e, DataError::MissingDataset { .. }),
+            "{name}: {msg}"
+        );
+        assert!(
+            msg.contains(&root.path().to_string_lossy().to_string())
+                && msg.contains("expects this layout"),
+            "{name}: {msg}"
+        );
     }
-    let e = build(root.path(), "OxfordPets", &[]).unwrap_err().to_string();
-    assert!(e.contains("oxford_pets") && e.contains("split_zhou_OxfordPets.json"), "{e}");
+    let e = build(root.path(), "OxfordPets", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("oxford_pets") && e.contains("split_zhou_OxfordPets.json"),
+        "{e}"
+    );
     let e = build(root.path(), "Custom", &[]).unwrap_err();
     assert!(matches!(e, DataError::BadSpec { .. }), "{e}");
-    let e = build(root.path(), "Caltech102", &[]).unwrap_err().to_string();
+    let e = build(root.path(), "Caltech102", &[])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("do you mean [Caltech101]"), "{e}");
 }
 
@@ -469,11 +728,18 @@ fn missing_dataset_folder_names_the_expected_layout() {
 fn missing_image_in_split_file_is_named() {
     let root = tempfile::tempdir().unwrap();
     let split_path = root.path().join("dtd/split_zhou_DescribableTextures.json");
-    write_split(&split_path, &root.path().join("dtd/images"), &small_split(&["a"], |c| c.into()));
+    write_split(
+        &split_path,
+        &root.path().join("dtd/images"),
+        &small_split(&["a"], |c| c.into()),
+    );
     std::fs::remove_file(root.path().join("dtd/images/a/val_1.jpg")).unwrap();
     let e = build(root.path(), "DescribableTextures", &[]).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("a/val_1.jpg") && msg.contains("split_zhou_DescribableTextures.json"), "{msg}");
+    assert!(
+        msg.contains("a/val_1.jpg") && msg.contains("split_zhou_DescribableTextures.json"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -487,7 +753,10 @@ fn toy_data_is_deterministic_and_loads_as_toyshapes_and_custom() {
                 if p.is_dir() {
                     stack.push(p);
                 } else if !p.ends_with("custom.yaml") {
-                    out.push((p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap()));
+                    out.push((
+                        p.strip_prefix(dir).unwrap().to_path_buf(),
+                        std::fs::read(&p).unwrap(),
+                    ));
                 }
             }
         }
@@ -496,11 +765,26 @@ fn toy_data_is_deterministic_and_loads_as_toyshapes_and_custom() {
     }
     let spec = ToySpec {
         datasets: vec![
-            ToyDatasetSpec { num_classes: 4, images_per_class: 8, image_size: 48, ..Default::default() },
-            ToyDatasetSpec { dataset_dir: "toy_b".into(), split_name: "ToyB".into(), num_classes: 3, images_per_class: 6, image_size: 64 },
+            ToyDatasetSpec {
+                num_classes: 4,
+                images_per_class: 8,
+                image_size: 48,
+                ..Default::default()
+            },
+            ToyDatasetSpec {
+                dataset_dir: "toy_b".into(),
+                split_name: "ToyB".into(),
+                num_classes: 3,
+                images_per_class: 6,
+                image_size: 64,
+            },
         ],
     };
-    let (a, b, c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
     let report = make_toy(a.path(), 5, &spec).unwrap();
     make_toy(b.path(), 5, &spec).unwrap();
     make_toy(c.path(), 6, &spec).unwrap();
@@ -517,8 +801,16 @@ fn toy_data_is_deterministic_and_loads_as_toyshapes_and_custom() {
     assert!(r.text().contains("# train_x  16"), "{}", r.text());
 
     // The second toy dataset through Custom and the spec the generator wrote.
-    let spec_file = report.datasets[1].custom_spec.to_string_lossy().into_owned();
-    let d = build(a.path(), "Custom", &[("DATASET.CUSTOM_SPEC", Value::Str(spec_file))]).unwrap();
+    let spec_file = report.datasets[1]
+        .custom_spec
+        .to_string_lossy()
+        .into_owned();
+    let d = build(
+        a.path(),
+        "Custom",
+        &[("DATASET.CUSTOM_SPEC", Value::Str(spec_file))],
+    )
+    .unwrap();
     assert_eq!(d.num_classes(), 3);
     assert_eq!(d.train_x.len() + d.val.len() + d.test.len(), 18);
 
@@ -532,7 +824,12 @@ fn toy_data_is_deterministic_and_loads_as_toyshapes_and_custom() {
         ..Default::default()
     };
     let e = check(&check_config(&args).unwrap(), true).unwrap_err();
-    assert!(matches!(e, DataError::BadImage { .. }) && e.to_string().contains(&victim.to_string_lossy().to_string()), "{e}");
+    assert!(
+        matches!(e, DataError::BadImage { .. })
+            && e.to_string()
+                .contains(&victim.to_string_lossy().to_string()),
+        "{e}"
+    );
     // Without decoding the build still passes.
     assert!(check(&check_config(&args).unwrap(), false).is_ok());
 }
@@ -548,17 +845,28 @@ fn custom_yaml_dataset_from_class_folders() {
     }
     let spec = root.path().join("plants.yaml");
     write(&spec, "name: Plants\ndataset_dir: plants\nimage_dir: pics\nignored: [junk]\nclassnames:\n  rose_1: rose\n");
-    let opts = [("DATASET.CUSTOM_SPEC", Value::Str(spec.to_string_lossy().into_owned()))];
+    let opts = [(
+        "DATASET.CUSTOM_SPEC",
+        Value::Str(spec.to_string_lossy().into_owned()),
+    )];
     let d = build(root.path(), "Custom", &opts).unwrap();
     assert_eq!(d.classnames(), ["rose", "tulip"]);
     // 6 -> 3/1/2, 8 -> 4/2/2
     assert_eq!(sizes(&d), (2, 7, 3, 4));
     assert!(data.join("split_zhou_Plants.json").is_file());
     // A relative spec path resolves under DATASET.ROOT; the saved split is reused.
-    let again = build(root.path(), "Custom", &[("DATASET.CUSTOM_SPEC", Value::Str("plants.yaml".into()))]).unwrap();
+    let again = build(
+        root.path(),
+        "Custom",
+        &[("DATASET.CUSTOM_SPEC", Value::Str("plants.yaml".into()))],
+    )
+    .unwrap();
     assert_eq!(again, d);
     // Typos in the spec are errors naming the file.
     write(&spec, "dataset_dir: plants\nimage_folder: pics\n");
     let e = build(root.path(), "Custom", &opts).unwrap_err().to_string();
-    assert!(e.contains("plants.yaml") && e.contains("image_folder"), "{e}");
+    assert!(
+        e.contains("plants.yaml") && e.contains("image_folder"),
+        "{e}"
+    );
 }

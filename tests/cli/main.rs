@@ -2,6 +2,8 @@
 
 mod support;
 
+mod clip_cmd;
 mod config_cmd;
 mod list;
+mod sweep;
 mod train;

@@ -35,3 +35,28 @@ pub fn ok(o: &Output) -> String {
     assert!(o.status.success(), "dassl failed ({:?}):\nstdout:\n{}\nstderr:\n{}", o.status, stdout(o), stderr(o));
     stdout(o)
 }
+
+/// A random tiny CLIP (ViT, 32 px, full vocabulary) as `.safetensors`.
+pub fn tiny_clip(dir: &Path) -> PathBuf {
+    use dassl_rs::clip::model::{ClipConfig, VisionConfig};
+    let config = ClipConfig {
+        embed_dim: 32,
+        image_resolution: 32,
+        vision: VisionConfig::Vit { layers: 1, width: 64, patch_size: 16 },
+        context_length: 77,
+        vocab_size: 49408,
+        transformer_width: 64,
+        transformer_heads: 1,
+        transformer_layers: 1,
+    };
+    let path = dir.join("tiny_clip.safetensors");
+    dassl_rs::clip::random::write_random_clip(&path, &config, 3).expect("writes a random CLIP");
+    path
+}
+
+/// Toy data (`toy_shapes`, 5 classes x 12 images) under `dir/data`.
+pub fn toy_data(dir: &Path) -> PathBuf {
+    let root = dir.join("data");
+    ok(&dassl_in(dir, &["data", "make-toy", "--root", root.to_str().unwrap(), "--classes", "5", "--images-per-class", "12", "--image-size", "40"]));
+    root
+}

@@ -50,3 +50,47 @@ fn bad_trainer_option_is_a_config_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("TRAINER.COOP.PREC") && stderr(&o).contains("fp16, fp32, amp"), "{}", stderr(&o));
 }
+
+#[test]
+fn zeroshot_clip_evaluates_and_writes_a_result_parse_test_res_can_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = crate::support::tiny_clip(dir.path());
+    let root = crate::support::toy_data(dir.path());
+    let o = dassl_in(
+        dir.path(),
+        &[
+            "train", "--trainer", "ZeroshotCLIP", "--root", root.to_str().unwrap(), "--output-dir", "out", "--eval-only",
+            "--backbone", clip.to_str().unwrap(),
+            "DATASET.NAME", "ToyShapes", "INPUT.SIZE", "(32, 32)", "INPUT.INTERPOLATION", "bicubic",
+            "DATALOADER.NUM_WORKERS", "2", "TEST.PER_CLASS_RESULT", "True",
+        ],
+    );
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let out = dir.path().join("out");
+    let log = std::fs::read_to_string(out.join("log.txt")).unwrap();
+    assert!(log.contains("Loading trainer: ZeroshotCLIP"), "{log}");
+    assert!(log.contains("Prompts: [\"a photo of a "), "{log}");
+    assert!(log.contains("Evaluate on the *test* set\n=> result\n* total: "), "{log}");
+    assert!(log.contains("=> per-class result"), "{log}");
+    let result: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
+    assert_eq!(result["trainer"], "ZeroshotCLIP");
+    assert_eq!(result["dataset"], "ToyShapes");
+    assert_eq!(result["device"], "cpu");
+    let acc = result["accuracy"].as_f64().unwrap();
+    assert!((0.0..=100.0).contains(&acc));
+    assert!(log.contains(&format!("* accuracy: {acc:.1}%")), "{log}");
+    // The same command again evaluates the same model on the same data: same accuracy.
+    let o = dassl_in(
+        dir.path(),
+        &[
+            "train", "--trainer", "ZeroshotCLIP", "--root", root.to_str().unwrap(), "--output-dir", "out2", "--eval-only",
+            "--backbone", clip.to_str().unwrap(),
+            "DATASET.NAME", "ToyShapes", "INPUT.SIZE", "(32, 32)", "INPUT.INTERPOLATION", "bicubic",
+            "DATALOADER.NUM_WORKERS", "1",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let again: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("out2/result.json")).unwrap()).unwrap();
+    assert_eq!(again["accuracy"], result["accuracy"], "thread count must not change results");
+    assert_eq!(again["config_hash"].as_str().map(str::len), Some(64));
+}

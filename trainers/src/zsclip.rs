@@ -1,10 +1,21 @@
-//! Zero-shot CLIP: a hand-written prompt per class (ZeroshotCLIP) or an ensemble of
-//! templates (ZeroshotCLIP2); no training.
+//! Zero-shot CLIP: a hand-written prompt per class (ZeroshotCLIP) or the average of an
+//! ensemble of templates (ZeroshotCLIP2); nothing is trained.
 
+use std::path::Path;
+
+use dassl_rs::clip::model::Clip;
+use dassl_rs::clip::tokenizer::ClipTokenizer;
 use dassl_rs::config::{Config, ConfigBuilder};
+use dassl_rs::data::loader::Batch;
+use dassl_rs::data::manager::DataManager;
+use dassl_rs::engine::trainer_x::{select_device, Engine, Learner, Step};
 use dassl_rs::engine::Trainer;
 use dassl_rs::errors::{ConfigError, EngineError};
+use dassl_rs::log_println;
 use dassl_rs::registry::TrainerEntry;
+use tch::{nn::VarStore, Device, Tensor};
+
+use crate::clip_common::{load_clip, normalize_rows, precision_for};
 
 inventory::submit! {
     TrainerEntry { name: "ZeroshotCLIP", extend_cfg: no_keys, build: build_single }
@@ -14,15 +25,137 @@ inventory::submit! {
     TrainerEntry { name: "ZeroshotCLIP2", extend_cfg: no_keys, build: build_ensemble }
 }
 
-/// Zero-shot CLIP adds no config keys (it reads CoOp's and the dataset's).
+/// CoOp's `CUSTOM_TEMPLATES` (trainers/zsclip.py), keyed by DATASET.NAME.
+pub const CUSTOM_TEMPLATES: &[(&str, &str)] = &[
+    ("OxfordPets", "a photo of a {}, a type of pet."),
+    ("OxfordFlowers", "a photo of a {}, a type of flower."),
+    ("FGVCAircraft", "a photo of a {}, a type of aircraft."),
+    ("DescribableTextures", "{} texture."),
+    ("EuroSAT", "a centered satellite photo of {}."),
+    ("StanfordCars", "a photo of a {}."),
+    ("Food101", "a photo of {}, a type of food."),
+    ("SUN397", "a photo of a {}."),
+    ("Caltech101", "a photo of a {}."),
+    ("UCF101", "a photo of a person doing {}."),
+    ("ImageNet", "a photo of a {}."),
+    ("ImageNetSketch", "a photo of a {}."),
+    ("ImageNetV2", "a photo of a {}."),
+    ("ImageNetA", "a photo of a {}."),
+    ("ImageNetR", "a photo of a {}."),
+];
+
+/// CoOp's `IMAGENET_TEMPLATES_SELECT`, in order.
+pub const IMAGENET_TEMPLATES_SELECT: &[&str] = &[
+    "itap of a {}.",
+    "a bad photo of the {}.",
+    "a origami {}.",
+    "a photo of the large {}.",
+    "a {} in a video game.",
+    "art of the {}.",
+    "a photo of the small {}.",
+];
+
+/// The dataset's template; datasets CoOp does not know (toy and custom ones) get CLIP's
+/// generic "a photo of a {}." where CoOp would fail with a KeyError.
+pub fn custom_template(dataset: &str) -> &'static str {
+    CUSTOM_TEMPLATES.iter().find(|(d, _)| *d == dataset).map(|(_, t)| *t).unwrap_or_else(|| {
+        log_println!("No CoOp template for dataset {dataset}: using \"a photo of a {{}}.\"");
+        "a photo of a {}."
+    })
+}
+
 fn no_keys(_: &mut ConfigBuilder) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn build_single(_: &Config) -> Result<Box<dyn Trainer>, EngineError> {
-    Err(EngineError::TrainerUnavailable { trainer: "ZeroshotCLIP", reason: "CLIP inference lands with the CLIP and trainers issues" })
+fn build_single(cfg: &Config) -> Result<Box<dyn Trainer>, EngineError> {
+    let template = custom_template(cfg.str("DATASET.NAME")?);
+    build(cfg, vec![template])
 }
 
-fn build_ensemble(_: &Config) -> Result<Box<dyn Trainer>, EngineError> {
-    Err(EngineError::TrainerUnavailable { trainer: "ZeroshotCLIP2", reason: "CLIP inference lands with the CLIP and trainers issues" })
+fn build_ensemble(cfg: &Config) -> Result<Box<dyn Trainer>, EngineError> {
+    let mut templates = IMAGENET_TEMPLATES_SELECT.to_vec();
+    let dataset = cfg.str("DATASET.NAME")?;
+    if dataset != "ImageNet" {
+        templates.push(custom_template(dataset));
+    }
+    log_println!("Prompt ensembling (n={})", templates.len());
+    build(cfg, templates)
+}
+
+fn build(cfg: &Config, templates: Vec<&str>) -> Result<Box<dyn Trainer>, EngineError> {
+    let device = select_device(cfg)?;
+    let dm = DataManager::new(cfg)?;
+    // load_clip_to_cpu builds CLIP in fp16 whatever TRAINER.COOP.PREC says.
+    let precision = precision_for("fp16", device)?;
+    let (vs, clip) = load_clip(cfg, device, precision)?;
+    let text_features = class_text_features(&clip, dm.classnames(), &templates, device)?;
+    let learner = ZeroshotLearner { clip, _vs: vs, text_features };
+    Ok(Box::new(ZeroshotTrainer(Engine::new(cfg, dm, learner, device)?)))
+}
+
+/// Normalised text features per class, averaged over templates and normalised again
+/// (with one template this is just the normalised features, as ZeroshotCLIP computes).
+pub fn class_text_features(clip: &Clip, classnames: &[String], templates: &[&str], device: Device) -> Result<Tensor, EngineError> {
+    let tokenizer = ClipTokenizer::new();
+    tch::no_grad(|| {
+        let mut sum: Option<Tensor> = None;
+        for template in templates {
+            let prompts: Vec<String> = classnames.iter().map(|c| template.replace("{}", &c.replace('_', " "))).collect();
+            if templates.len() == 1 {
+                log_println!("Prompts: {prompts:?}");
+            }
+            let rows = tokenizer.tokenize(&prompts, 77, false).map_err(|e| EngineError::Invalid(e.to_string()))?;
+            let flat: Vec<i64> = rows.concat();
+            let tokens = Tensor::from_slice(&flat).view([rows.len() as i64, -1]).to_device(device);
+            let features = normalize_rows(&clip.encode_text(&tokens));
+            sum = Some(match sum {
+                None => features,
+                Some(s) => s + features,
+            });
+        }
+        let mean = sum.expect("at least one template") / templates.len() as f64;
+        Ok(if templates.len() == 1 { mean } else { normalize_rows(&mean) })
+    })
+}
+
+struct ZeroshotLearner {
+    clip: Clip,
+    _vs: VarStore,
+    text_features: Tensor,
+}
+
+impl Learner for ZeroshotLearner {
+    fn forward_backward(&mut self, _: &Batch, _: Step) -> Result<Vec<(&'static str, f64)>, EngineError> {
+        Err(EngineError::Invalid("zero-shot CLIP has nothing to train".into()))
+    }
+
+    fn inference(&mut self, images: &Tensor) -> Result<Tensor, EngineError> {
+        let image_features = normalize_rows(&self.clip.encode_image(images));
+        let text = self.text_features.to_kind(image_features.kind());
+        Ok(self.clip.logit_scale().exp().to_kind(image_features.kind()) * image_features.matmul(&text.tr()))
+    }
+
+    fn current_lr(&self) -> f64 {
+        0.0
+    }
+}
+
+/// Training a zero-shot model means evaluating it: CoOp's scripts run it with
+/// `--eval-only`, and a plain `dassl train` (as a sweep launches it) does the same.
+struct ZeroshotTrainer(Engine<ZeroshotLearner>);
+
+impl Trainer for ZeroshotTrainer {
+    fn train(&mut self) -> Result<(), EngineError> {
+        log_println!("Zero-shot CLIP has no parameters to train: evaluating");
+        self.0.test(None).map(|_| ())
+    }
+
+    fn test(&mut self, split: Option<&str>) -> Result<f64, EngineError> {
+        self.0.test(split)
+    }
+
+    fn load_model(&mut self, directory: &Path, epoch: Option<usize>) -> Result<(), EngineError> {
+        self.0.load_model(directory, epoch)
+    }
 }

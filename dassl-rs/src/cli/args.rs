@@ -30,6 +30,99 @@ pub enum Command {
     },
     /// Print versions, CUDA devices, cuDNN, threads and the CLIP weights cache folder.
     Doctor,
+    /// CLIP weights and tokenizer.
+    #[command(subcommand)]
+    Clip(ClipCommand),
+    /// Datasets: check a dataset on disk, make toy data.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Run a sweep file's runs locally or on Slurm (docs/SWEEPS.md).
+    Run(super::sweep_cmds::RunArgs),
+    /// Tables over a sweep's output folder: mean and std over seeds, averages, base-to-new, DG.
+    Report(super::sweep_cmds::ReportArgs),
+    /// Where each run of a sweep's output folder stands (local or Slurm).
+    Status(super::sweep_cmds::StatusArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Print a dataset's class count and split sizes (Dassl's summary) and decode every image.
+    Check {
+        /// Datasets root (DATASET.ROOT).
+        #[arg(long)]
+        root: PathBuf,
+        /// Registered dataset name (DATASET.NAME), e.g. EuroSAT.
+        #[arg(long)]
+        dataset: Option<String>,
+        /// Dataset config file, merged before the flags as in a run.
+        #[arg(long)]
+        dataset_config_file: Option<PathBuf>,
+        /// Few-shot sampling: shots per class (DATASET.NUM_SHOTS).
+        #[arg(long, allow_hyphen_values = true)]
+        shots: Option<i64>,
+        /// Seed of the few-shot sampling (SEED).
+        #[arg(long, allow_hyphen_values = true)]
+        seed: Option<i64>,
+        /// base or new classes (DATASET.SUBSAMPLE_CLASSES).
+        #[arg(long)]
+        subsample: Option<String>,
+        /// YAML spec of a `Custom` dataset (DATASET.CUSTOM_SPEC).
+        #[arg(long)]
+        custom_spec: Option<PathBuf>,
+        /// Only build the splits; skip decoding the images.
+        #[arg(long)]
+        no_decode: bool,
+        /// Config overrides as KEY VALUE pairs.
+        #[arg(value_name = "KEY VALUE", trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        opts: Vec<String>,
+    },
+    /// Write procedurally generated toy datasets (real JPEGs, CoOp layout, split file).
+    MakeToy {
+        /// Where to write them (a `toy_shapes` folder is created inside).
+        #[arg(long)]
+        root: PathBuf,
+        /// Generator seed: the same seed writes the same bytes.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of classes (at most 60).
+        #[arg(long, default_value_t = 10)]
+        classes: usize,
+        /// Images per class.
+        #[arg(long, default_value_t = 30)]
+        images_per_class: usize,
+        /// Square image side in pixels.
+        #[arg(long, default_value_t = 64)]
+        image_size: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClipCommand {
+    /// Download OpenAI's weights into the CLIP cache folder, checking their SHA-256.
+    Fetch {
+        /// An OpenAI model name (see `dassl list backbones`).
+        name: String,
+        /// Download from this address (a mirror) instead of OpenAI's; the SHA-256 expected
+        /// is still the one of OpenAI's address.
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Print the architecture, resolution and parameter count inferred from the weights.
+    Info {
+        /// An OpenAI model name (looked up in the cache folder) or a weights file
+        /// (OpenAI TorchScript .pt or .safetensors with OpenAI key names).
+        model: String,
+    },
+    /// Print the token ids of each text as a JSON array (as clip.tokenize).
+    Tokenize {
+        #[arg(required = true)]
+        texts: Vec<String>,
+        #[arg(long, default_value_t = 77)]
+        context_length: usize,
+        /// Cut texts that are too long instead of failing.
+        #[arg(long)]
+        truncate: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

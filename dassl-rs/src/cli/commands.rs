@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::args::{CfgArgs, Command, ConfigCommand, ListWhat, ShowFormat, TrainArgs};
+use super::args::{CfgArgs, ClipCommand, Command, ConfigCommand, DataCommand, ListWhat, ShowFormat, TrainArgs};
 use super::{Cli, CliError};
 use crate::config::{setup_cfg, CfgSources, Config, Value};
 use crate::log_println;
@@ -31,11 +31,78 @@ pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::Run(args) => super::sweep_cmds::run(args),
+        Command::Report(args) => super::sweep_cmds::report(args),
+        Command::Status(args) => super::sweep_cmds::status(args),
         Command::Doctor => {
             print!("{}", crate::doctor::report());
             Ok(())
         }
+        Command::Clip(cmd) => clip(cmd),
+        Command::Data(cmd) => data(cmd),
     }
+}
+
+fn data(cmd: DataCommand) -> Result<(), CliError> {
+    use crate::data::{check, toy};
+    match cmd {
+        DataCommand::Check { root, dataset, dataset_config_file, shots, seed, subsample, custom_spec, no_decode, opts } => {
+            let subsample = subsample.map(|s| s.parse::<crate::data::fewshot::SubsampleMode>()).transpose().map_err(|e| CliError::Usage(e.to_string()))?;
+            let args = check::CheckArgs { root, dataset, shots, seed, subsample, dataset_config_file, custom_spec, opts };
+            let cfg = check::check_config(&args)?;
+            let report = check::check(&cfg, !no_decode)?;
+            println!("{}", report.text().trim_end());
+        }
+        DataCommand::MakeToy { root, seed, classes, images_per_class, image_size } => {
+            if classes < 2 || classes > toy::MAX_TOY_CLASSES {
+                return Err(CliError::Usage(format!("--classes must be between 2 and {}, got {classes}", toy::MAX_TOY_CLASSES)));
+            }
+            let spec = toy::ToySpec {
+                datasets: vec![toy::ToyDatasetSpec { num_classes: classes, images_per_class, image_size, ..Default::default() }],
+            };
+            let report = toy::make_toy(&root, seed, &spec)?;
+            for d in &report.datasets {
+                println!(
+                    "{}: {} classes, {} images (train {}, val {}, test {}); split file {}",
+                    d.dataset_dir.display(),
+                    d.classnames.len(),
+                    d.num_images,
+                    d.train,
+                    d.val,
+                    d.test,
+                    d.split_path.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn clip(cmd: ClipCommand) -> Result<(), CliError> {
+    use std::io::IsTerminal;
+    match cmd {
+        ClipCommand::Fetch { name, url } => {
+            let cache = crate::clip::cache_dir();
+            let progress = std::io::stderr().is_terminal();
+            match crate::clip::fetch::fetch(&name, &cache, url.as_deref(), progress)? {
+                crate::clip::fetch::Fetched::AlreadyPresent(p) => println!("{name}: already in {} (checksum verified)", p.display()),
+                crate::clip::fetch::Fetched::Downloaded(p) => println!("{name}: downloaded to {} (checksum verified)", p.display()),
+            }
+        }
+        ClipCommand::Info { model } => {
+            let path = crate::clip::resolve_weights(&model)?;
+            let weights = crate::clip::weights::WeightMap::load(&path, tch::Device::Cpu)?;
+            print!("{}", crate::clip::describe(&weights)?);
+        }
+        ClipCommand::Tokenize { texts, context_length, truncate } => {
+            let tok = crate::clip::tokenizer::ClipTokenizer::new();
+            for row in tok.tokenize(&texts, context_length, truncate)? {
+                let ids: Vec<String> = row.iter().map(i64::to_string).collect();
+                println!("[{}]", ids.join(", "));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// CoOp's `reset_cfg`: flags that were given become config values.

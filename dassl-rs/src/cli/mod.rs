@@ -5,6 +5,7 @@
 
 mod args;
 mod commands;
+pub mod sweep_cmds;
 
 use std::ffi::OsString;
 
@@ -13,7 +14,8 @@ use thiserror::Error;
 
 pub use args::{CfgArgs, Cli, Command};
 
-use crate::errors::{ConfigError, DataError, EngineError, RegistryError};
+use crate::clip::weights::ClipError;
+use crate::errors::{ConfigError, DataError, EngineError, RegistryError, ReportError, SweepError};
 
 /// Everything a command can fail with, and the exit code it maps to.
 #[derive(Debug, Error)]
@@ -26,10 +28,20 @@ pub enum CliError {
     Data(#[from] DataError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Clip(#[from] crate::clip::weights::ClipError),
+    #[error(transparent)]
+    Fetch(#[from] crate::errors::FetchError),
+    #[error(transparent)]
+    Tokenize(#[from] crate::clip::tokenizer::TokenizeError),
     #[error("cannot write {path}: {source}")]
     Io { path: std::path::PathBuf, source: std::io::Error },
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Sweep(#[from] SweepError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
 }
 
 impl CliError {
@@ -39,6 +51,10 @@ impl CliError {
             CliError::Config(_) | CliError::Registry(_) | CliError::Usage(_) => 2,
             CliError::Engine(EngineError::Config(_) | EngineError::Registry(_)) => 2,
             CliError::Data(DataError::Config(_)) => 2,
+            CliError::Sweep(e) => e.exit_code(),
+            CliError::Report(ReportError::Usage(_) | ReportError::NoManifest { .. }) => 2,
+            CliError::Clip(ClipError::MissingModel { .. } | ClipError::UnknownModel { .. }) => 2,
+            CliError::Fetch(crate::errors::FetchError::Registry(_)) | CliError::Tokenize(_) => 2,
             _ => 1,
         }
     }

@@ -2,6 +2,7 @@
 
 pub mod fetch;
 pub mod model;
+pub mod random;
 pub mod tokenizer;
 pub mod weights;
 
@@ -34,4 +35,51 @@ pub fn cache_dir() -> std::path::PathBuf {
     }
     let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
     std::path::Path::new(&home).join(".cache").join("clip")
+}
+
+use std::path::{Path, PathBuf};
+
+use crate::registry::RegistryEntry;
+use weights::ClipError;
+
+/// `MODEL.BACKBONE.NAME` to a weights file: an OpenAI name is looked up in the cache
+/// folder (as Python's clip does), anything else must be a path to an existing file.
+pub fn resolve_weights(name_or_path: &str) -> Result<PathBuf, ClipError> {
+    if let Ok(entry) = BackboneEntry::get(name_or_path) {
+        let path = cache_dir().join(entry.file_name());
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(ClipError::MissingModel { name: name_or_path.to_string(), path })
+        };
+    }
+    let path = Path::new(name_or_path);
+    if path.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    Err(ClipError::UnknownModel { name: name_or_path.to_string(), available: BackboneEntry::names().join(", ") })
+}
+
+/// What `dassl clip info` prints: the architecture inferred from the weights.
+pub fn describe(weights: &weights::WeightMap) -> Result<String, ClipError> {
+    use std::fmt::Write as _;
+    let c = model::ClipConfig::from_weights(weights)?;
+    let params: i64 = weights.tensors.values().filter(|t| t.dim() > 0).map(|t| t.numel() as i64).sum();
+    let mut s = String::new();
+    let _ = writeln!(s, "weights: {}", weights.source.display());
+    match &c.vision {
+        model::VisionConfig::ResNet { layers, width } => {
+            let _ = writeln!(s, "vision: ModifiedResNet layers {layers:?} width {width} heads {}", c.vision_heads());
+        }
+        model::VisionConfig::Vit { layers, width, patch_size } => {
+            let _ = writeln!(s, "vision: VisionTransformer layers {layers} width {width} patch {patch_size} heads {}", c.vision_heads());
+        }
+    }
+    let _ = writeln!(s, "image resolution: {}", c.image_resolution);
+    let _ = writeln!(s, "text: width {} heads {} layers {}", c.transformer_width, c.transformer_heads, c.transformer_layers);
+    let _ = writeln!(s, "context length: {}", c.context_length);
+    let _ = writeln!(s, "vocabulary: {}", c.vocab_size);
+    let _ = writeln!(s, "embedding dimension: {}", c.embed_dim);
+    let _ = writeln!(s, "parameters: {params}");
+    Ok(s)
 }

@@ -22,6 +22,22 @@ use super::model::ClipConfig;
 /// Everything that can go wrong while reading CLIP weights or building the model.
 #[derive(Debug, thiserror::Error)]
 pub enum ClipError {
+    /// A released model name whose file is not in the cache folder.
+    #[error("CLIP weights for {name} not found at {path}; download them with `dassl clip fetch {name}`")]
+    MissingModel {
+        /// The backbone name.
+        name: String,
+        /// Where the file was looked for.
+        path: PathBuf,
+    },
+    /// Neither a released model name nor an existing file.
+    #[error("{name} is neither a CLIP weights file nor one of OpenAI's models ({available})")]
+    UnknownModel {
+        /// What was asked for.
+        name: String,
+        /// The released names.
+        available: String,
+    },
     /// The file could not be opened or read.
     #[error("cannot read CLIP weights {path}: {source}")]
     Io {

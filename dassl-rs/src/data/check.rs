@@ -64,14 +64,17 @@ pub fn thousands(n: usize) -> String {
 }
 
 /// `tabulate(rows)` with no headers: dashed rules above and below, columns
-/// left-aligned, padded to width and separated by two spaces (trailing
-/// spaces kept, as tabulate writes them).
+/// left-aligned, padded to width and separated by two spaces, each row
+/// right-stripped (tabulate's `_build_simple_row`).
 fn tabulate_simple(rows: &[(String, String)]) -> String {
     let w0 = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
     let w1 = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
     let rule = format!("{}  {}", "-".repeat(w0), "-".repeat(w1));
     let mut lines = vec![rule.clone()];
-    lines.extend(rows.iter().map(|(a, b)| format!("{a:<w0$}  {b:<w1$}")));
+    lines.extend(
+        rows.iter()
+            .map(|(a, b)| format!("{a:<w0$}  {b}").trim_end().to_string()),
+    );
     lines.push(rule);
     lines.join("\n")
 }
@@ -102,9 +105,15 @@ pub fn build_dataset(cfg: &Config) -> Result<DatasetBase, DataError> {
 /// Decodes one image as the loader will (any format the build supports);
 /// returns its size.
 pub fn decode_image(path: &Path) -> Result<(u32, u32), DataError> {
-    let bad = |reason: String| DataError::BadImage { path: path.to_path_buf(), reason };
+    let bad = |reason: String| DataError::BadImage {
+        path: path.to_path_buf(),
+        reason,
+    };
     let reader = image::ImageReader::open(path)
-        .map_err(|source| DataError::Io { path: path.to_path_buf(), source })?
+        .map_err(|source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
         .with_guessed_format()
         .map_err(|e| bad(e.to_string()))?;
     let img = reader.decode().map_err(|e| bad(e.to_string()))?;
@@ -149,9 +158,17 @@ pub struct CheckArgs {
 
 /// The config a check runs with: CoOp's merge order with the flags above.
 pub fn check_config(args: &CheckArgs) -> Result<Config, ConfigError> {
-    let mut flags = vec![("DATASET.ROOT".to_string(), Value::Str(args.root.to_string_lossy().into_owned()), "--root".to_string())];
+    let mut flags = vec![(
+        "DATASET.ROOT".to_string(),
+        Value::Str(args.root.to_string_lossy().into_owned()),
+        "--root".to_string(),
+    )];
     if let Some(d) = &args.dataset {
-        flags.push(("DATASET.NAME".into(), Value::Str(d.clone()), "--dataset".into()));
+        flags.push((
+            "DATASET.NAME".into(),
+            Value::Str(d.clone()),
+            "--dataset".into(),
+        ));
     }
     if let Some(k) = args.shots {
         flags.push(("DATASET.NUM_SHOTS".into(), Value::Int(k), "--shots".into()));
@@ -160,10 +177,18 @@ pub fn check_config(args: &CheckArgs) -> Result<Config, ConfigError> {
         flags.push(("SEED".into(), Value::Int(s), "--seed".into()));
     }
     if let Some(m) = args.subsample {
-        flags.push(("DATASET.SUBSAMPLE_CLASSES".into(), Value::Str(m.as_str().into()), "--subsample".into()));
+        flags.push((
+            "DATASET.SUBSAMPLE_CLASSES".into(),
+            Value::Str(m.as_str().into()),
+            "--subsample".into(),
+        ));
     }
     if let Some(p) = &args.custom_spec {
-        flags.push(("DATASET.CUSTOM_SPEC".into(), Value::Str(p.to_string_lossy().into_owned()), "--custom-spec".into()));
+        flags.push((
+            "DATASET.CUSTOM_SPEC".into(),
+            Value::Str(p.to_string_lossy().into_owned()),
+            "--custom-spec".into(),
+        ));
     }
     setup_cfg(&CfgSources {
         dataset_config_file: args.dataset_config_file.clone(),
@@ -191,10 +216,10 @@ mod tests {
         };
         let expected = "---------  ----------\n\
                         Dataset    OxfordPets\n\
-                        # classes  37        \n\
-                        # train_x  592       \n\
-                        # val      148       \n\
-                        # test     3,669     \n\
+                        # classes  37\n\
+                        # train_x  592\n\
+                        # val      148\n\
+                        # test     3,669\n\
                         ---------  ----------";
         assert_eq!(r.text(), expected);
         let no_val = CheckReport { val: 0, ..r };
@@ -212,11 +237,24 @@ mod tests {
         let bad = dir.path().join("bad.jpg");
         std::fs::write(&bad, b"\xff\xd8\xff\xe0 truncated").unwrap();
         let e = decode_image(&bad).unwrap_err();
-        assert!(matches!(e, DataError::BadImage { .. }) && e.to_string().contains("bad.jpg"), "{e}");
+        assert!(
+            matches!(e, DataError::BadImage { .. }) && e.to_string().contains("bad.jpg"),
+            "{e}"
+        );
         let data = DatasetBase {
-            train_x: vec![Datum { impath: good.clone(), label: 0, domain: 0, classname: "a".into() }],
+            train_x: vec![Datum {
+                impath: good.clone(),
+                label: 0,
+                domain: 0,
+                classname: "a".into(),
+            }],
             val: vec![],
-            test: vec![Datum { impath: good, label: 0, domain: 0, classname: "a".into() }],
+            test: vec![Datum {
+                impath: good,
+                label: 0,
+                domain: 0,
+                classname: "a".into(),
+            }],
         };
         assert_eq!(unique_paths(&data).len(), 1);
         assert!(summary_table("X", &data).contains("# test     1"));

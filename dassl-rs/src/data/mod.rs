@@ -2,6 +2,8 @@
 
 pub mod check;
 pub mod fewshot;
+pub mod loader;
+pub mod manager;
 pub mod pyrandom;
 pub mod resize;
 pub mod split;

@@ -86,16 +86,33 @@ pub fn require_dir(name: &'static str, path: &Path, layout: &'static str) -> Res
     if path.is_dir() {
         Ok(())
     } else {
-        Err(DataError::MissingDataset { name, path: path.to_path_buf(), layout })
+        Err(DataError::MissingDataset {
+            name,
+            path: path.to_path_buf(),
+            layout,
+        })
     }
 }
 
 /// A [`Datum`] whose file must exist, as Dassl's `Datum` checks eagerly.
-pub fn datum(impath: PathBuf, label: usize, classname: impl Into<String>, listed_in: &Path) -> Result<Datum, DataError> {
+pub fn datum(
+    impath: PathBuf,
+    label: usize,
+    classname: impl Into<String>,
+    listed_in: &Path,
+) -> Result<Datum, DataError> {
     if !impath.is_file() {
-        return Err(DataError::MissingImage { path: impath, listed_in: listed_in.to_path_buf() });
+        return Err(DataError::MissingImage {
+            path: impath,
+            listed_in: listed_in.to_path_buf(),
+        });
     }
-    Ok(Datum { impath, label, domain: 0, classname: classname.into() })
+    Ok(Datum {
+        impath,
+        label,
+        domain: 0,
+        classname: classname.into(),
+    })
 }
 
 /// Python's `round(x)` for a float: halves go to the even neighbour.
@@ -130,7 +147,16 @@ pub fn relative_path(impath: &Path, prefix: &Path) -> String {
 }
 
 fn triples(items: &[Datum], prefix: &Path) -> Vec<Triple> {
-    items.iter().map(|d| (relative_path(&d.impath, prefix), d.label, d.classname.clone())).collect()
+    items
+        .iter()
+        .map(|d| {
+            (
+                relative_path(&d.impath, prefix),
+                d.label,
+                d.classname.clone(),
+            )
+        })
+        .collect()
 }
 
 /// JSON text as Python's `json.dump(obj, f, indent=4, separators=(",", ": "))`
@@ -139,7 +165,9 @@ pub fn python_json<T: Serialize>(value: &T) -> String {
     let mut buf = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    value.serialize(&mut ser).expect("serialising plain data to memory cannot fail");
+    value
+        .serialize(&mut ser)
+        .expect("serialising plain data to memory cannot fail");
     let text = String::from_utf8(buf).expect("serde_json writes UTF-8");
     // Non-ASCII only occurs inside strings, so escaping it everywhere is safe.
     let mut out = String::with_capacity(text.len());
@@ -158,22 +186,44 @@ pub fn python_json<T: Serialize>(value: &T) -> String {
 
 /// CoOp's `OxfordPets.save_split`: paths relative to `prefix`, keys train/val/test.
 pub fn save_split(split: &Split, path: &Path, prefix: &Path) -> Result<(), DataError> {
-    let (train, val, test) = (triples(&split.train, prefix), triples(&split.val, prefix), triples(&split.test, prefix));
-    let text = python_json(&SplitOut { train: &train, val: &val, test: &test });
-    write_atomic(path, text.as_bytes()).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    let (train, val, test) = (
+        triples(&split.train, prefix),
+        triples(&split.val, prefix),
+        triples(&split.test, prefix),
+    );
+    let text = python_json(&SplitOut {
+        train: &train,
+        val: &val,
+        test: &test,
+    });
+    write_atomic(path, text.as_bytes()).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     print(&format!("Saved split to {}", path.display()));
     Ok(())
 }
 
 /// Parses one list of triples; the label may be an int or an int string (`int(label)`).
 fn parse_triples(v: &serde_json::Value, key: &str, path: &Path) -> Result<Vec<Triple>, DataError> {
-    let bad = |reason: String| DataError::BadSplit { path: path.to_path_buf(), reason };
-    let list = v.as_array().ok_or_else(|| bad(format!("\"{key}\" must be a list of [impath, label, classname]")))?;
+    let bad = |reason: String| DataError::BadSplit {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let list = v.as_array().ok_or_else(|| {
+        bad(format!(
+            "\"{key}\" must be a list of [impath, label, classname]"
+        ))
+    })?;
     list.iter()
         .enumerate()
         .map(|(i, item)| {
             let parts = item.as_array().filter(|p| p.len() == 3);
-            let what = || bad(format!("\"{key}\" item {i} must be [impath, label, classname], found {item}"));
+            let what = || {
+                bad(format!(
+                    "\"{key}\" item {i} must be [impath, label, classname], found {item}"
+                ))
+            };
             let parts = parts.ok_or_else(what)?;
             let impath = parts[0].as_str().ok_or_else(what)?;
             let label = match &parts[1] {
@@ -190,28 +240,44 @@ fn parse_triples(v: &serde_json::Value, key: &str, path: &Path) -> Result<Vec<Tr
 }
 
 fn to_data(items: Vec<Triple>, prefix: &Path, listed_in: &Path) -> Result<Vec<Datum>, DataError> {
-    items.into_iter().map(|(rel, label, cname)| datum(prefix.join(rel), label, cname, listed_in)).collect()
+    items
+        .into_iter()
+        .map(|(rel, label, cname)| datum(prefix.join(rel), label, cname, listed_in))
+        .collect()
 }
 
 /// Reads a split file's three lists of triples without touching the images.
 fn read_split_triples(path: &Path) -> Result<[Vec<Triple>; 3], DataError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
-    let json: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| DataError::BadSplit { path: path.to_path_buf(), reason: format!("invalid JSON: {e}") })?;
+    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| DataError::BadSplit {
+        path: path.to_path_buf(),
+        reason: format!("invalid JSON: {e}"),
+    })?;
     let get = |key: &str| {
         json.get(key).ok_or_else(|| DataError::BadSplit {
             path: path.to_path_buf(),
             reason: format!("missing key \"{key}\" (expected \"train\", \"val\" and \"test\")"),
         })
     };
-    Ok([parse_triples(get("train")?, "train", path)?, parse_triples(get("val")?, "val", path)?, parse_triples(get("test")?, "test", path)?])
+    Ok([
+        parse_triples(get("train")?, "train", path)?,
+        parse_triples(get("val")?, "val", path)?,
+        parse_triples(get("test")?, "test", path)?,
+    ])
 }
 
 /// CoOp's `OxfordPets.read_split`: joins `prefix` back and checks every image exists.
 pub fn read_split(path: &Path, prefix: &Path) -> Result<Split, DataError> {
     print(&format!("Reading split from {}", path.display()));
     let [train, val, test] = read_split_triples(path)?;
-    Ok(Split { train: to_data(train, prefix, path)?, val: to_data(val, prefix, path)?, test: to_data(test, prefix, path)? })
+    Ok(Split {
+        train: to_data(train, prefix, path)?,
+        val: to_data(val, prefix, path)?,
+        test: to_data(test, prefix, path)?,
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -220,10 +286,16 @@ pub fn read_split(path: &Path, prefix: &Path) -> Result<Split, DataError> {
 /// Dassl's `listdir_nohidden`, sorted: upstream keeps `os.listdir` order
 /// (filesystem dependent) for images, which no port can reproduce, so we sort.
 pub fn listdir_nohidden(dir: &Path) -> Result<Vec<String>, DataError> {
-    let rd = std::fs::read_dir(dir).map_err(|source| DataError::Io { path: dir.to_path_buf(), source })?;
+    let rd = std::fs::read_dir(dir).map_err(|source| DataError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut names = Vec::new();
     for entry in rd {
-        let entry = entry.map_err(|source| DataError::Io { path: dir.to_path_buf(), source })?;
+        let entry = entry.map_err(|source| DataError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if !name.starts_with('.') {
             names.push(name);
@@ -235,7 +307,10 @@ pub fn listdir_nohidden(dir: &Path) -> Result<Vec<String>, DataError> {
 
 /// Sorted non-hidden sub-folders of `dir` (class folders).
 pub fn class_folders(dir: &Path) -> Result<Vec<String>, DataError> {
-    Ok(listdir_nohidden(dir)?.into_iter().filter(|n| dir.join(n).is_dir()).collect())
+    Ok(listdir_nohidden(dir)?
+        .into_iter()
+        .filter(|n| dir.join(n).is_dir())
+        .collect())
 }
 
 /// CoOp's `DescribableTextures.read_and_split_data`: sorted class folders
@@ -250,13 +325,24 @@ pub fn read_and_split_data(
     new_cnames: &HashMap<String, String>,
     rng: &mut PyRandom,
 ) -> Result<Split, DataError> {
-    let categories: Vec<String> = class_folders(image_dir)?.into_iter().filter(|c| !ignored.contains(&c.as_str())).collect();
+    let categories: Vec<String> = class_folders(image_dir)?
+        .into_iter()
+        .filter(|c| !ignored.contains(&c.as_str()))
+        .collect();
     let p_tst = 1.0 - p_trn - p_val;
-    print(&format!("Splitting into {} train, {} val, and {} test", pct(p_trn), pct(p_val), pct(p_tst)));
+    print(&format!(
+        "Splitting into {} train, {} val, and {} test",
+        pct(p_trn),
+        pct(p_val),
+        pct(p_tst)
+    ));
     let mut split = Split::default();
     for (label, category) in categories.iter().enumerate() {
         let category_dir = image_dir.join(category);
-        let mut images: Vec<PathBuf> = listdir_nohidden(&category_dir)?.into_iter().map(|n| category_dir.join(n)).collect();
+        let mut images: Vec<PathBuf> = listdir_nohidden(&category_dir)?
+            .into_iter()
+            .map(|n| category_dir.join(n))
+            .collect();
         rng.shuffle(&mut images);
         let n_total = images.len();
         let n_train = py_round(n_total as f64 * p_trn).max(0) as usize;
@@ -266,12 +352,24 @@ pub fn read_and_split_data(
                 dir: category_dir,
                 class: category.clone(),
                 count: n_total,
-                split: format!("{}/{}/{} train/val/test", pct(p_trn), pct(p_val), pct(p_tst)),
+                split: format!(
+                    "{}/{}/{} train/val/test",
+                    pct(p_trn),
+                    pct(p_val),
+                    pct(p_tst)
+                ),
             });
         }
         let cname = new_cnames.get(category).unwrap_or(category);
         let mk = |ims: &[PathBuf]| -> Vec<Datum> {
-            ims.iter().map(|p| Datum { impath: p.clone(), label, domain: 0, classname: cname.clone() }).collect()
+            ims.iter()
+                .map(|p| Datum {
+                    impath: p.clone(),
+                    label,
+                    domain: 0,
+                    classname: cname.clone(),
+                })
+                .collect()
         };
         split.train.extend(mk(&images[..n_train]));
         split.val.extend(mk(&images[n_train..n_train + n_val]));
@@ -283,9 +381,18 @@ pub fn read_and_split_data(
 /// CoOp's `OxfordPets.split_trainval`: per label (first-appearance order)
 /// shuffle the indices on `rng`; the first `round(p_val n)` go to val.
 /// `source` names the annotation file in the too-few-images error.
-pub fn split_trainval(trainval: Vec<Datum>, p_val: f64, source: &Path, rng: &mut PyRandom) -> Result<(Vec<Datum>, Vec<Datum>), DataError> {
+pub fn split_trainval(
+    trainval: Vec<Datum>,
+    p_val: f64,
+    source: &Path,
+    rng: &mut PyRandom,
+) -> Result<(Vec<Datum>, Vec<Datum>), DataError> {
     let p_trn = 1.0 - p_val;
-    print(&format!("Splitting trainval into {} train and {} val", pct(p_trn), pct(p_val)));
+    print(&format!(
+        "Splitting trainval into {} train and {} val",
+        pct(p_trn),
+        pct(p_val)
+    ));
     let groups = super::fewshot::split_by_label(&trainval, |d| d.label);
     let (mut train, mut val) = (Vec::new(), Vec::new());
     for (_, mut idxs) in groups {
@@ -340,7 +447,9 @@ pub fn stream_for_seed(seed: i64) -> PyRandom {
     }
     let words: Vec<u32> = (0..4)
         .flat_map(|_| {
-            let v = std::collections::hash_map::RandomState::new().build_hasher().finish();
+            let v = std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish();
             [v as u32, (v >> 32) as u32]
         })
         .collect();
@@ -364,7 +473,9 @@ struct FewShotCacheFile {
 
 /// `<dataset_dir>/split_fewshot/shot_{K}-seed_{S}.json` (CoOp: `.pkl`).
 pub fn fewshot_cache_path(dataset_dir: &Path, num_shots: i64, seed: i64) -> PathBuf {
-    dataset_dir.join(FEWSHOT_DIR).join(format!("shot_{num_shots}-seed_{seed}.json"))
+    dataset_dir
+        .join(FEWSHOT_DIR)
+        .join(format!("shot_{num_shots}-seed_{seed}.json"))
 }
 
 /// FNV-1a 64 over the sorted `(relpath, label, classname)` lines of train and
@@ -379,7 +490,10 @@ pub fn split_fingerprint(train: &[Datum], val: &[Datum], prefix: &Path) -> Strin
         }
     };
     for (tag, items) in [("train", train), ("val", val)] {
-        let mut lines: Vec<String> = triples(items, prefix).into_iter().map(|(p, l, c)| format!("{p}\t{l}\t{c}\n")).collect();
+        let mut lines: Vec<String> = triples(items, prefix)
+            .into_iter()
+            .map(|(p, l, c)| format!("{p}\t{l}\t{c}\n"))
+            .collect();
         lines.sort();
         feed(tag.as_bytes());
         feed(b"\0");
@@ -391,11 +505,19 @@ pub fn split_fingerprint(train: &[Datum], val: &[Datum], prefix: &Path) -> Strin
 }
 
 /// The cache at `path` if it matches the current split, else why not.
-fn load_cache(path: &Path, fingerprint: &str, scope: FewShotScope) -> Result<FewShotCacheFile, String> {
+fn load_cache(
+    path: &Path,
+    fingerprint: &str,
+    scope: FewShotScope,
+) -> Result<FewShotCacheFile, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("unreadable ({e})"))?;
-    let cache: FewShotCacheFile = serde_json::from_str(&text).map_err(|e| format!("not a dassl-rs few-shot cache ({e})"))?;
+    let cache: FewShotCacheFile =
+        serde_json::from_str(&text).map_err(|e| format!("not a dassl-rs few-shot cache ({e})"))?;
     if cache.format != CACHE_FORMAT {
-        return Err(format!("written in format {:?}, expected {CACHE_FORMAT:?}", cache.format));
+        return Err(format!(
+            "written in format {:?}, expected {CACHE_FORMAT:?}",
+            cache.format
+        ));
     }
     if cache.source_fingerprint != fingerprint {
         return Err(format!(
@@ -412,7 +534,10 @@ fn load_cache(path: &Path, fingerprint: &str, scope: FewShotScope) -> Result<Few
 /// Maps cached triples back onto the source items; `None` if one is not in the source.
 fn resolve(cached: &[Triple], source: &[Datum], prefix: &Path) -> Option<Vec<Datum>> {
     let index: HashMap<Triple, &Datum> = triples(source, prefix).into_iter().zip(source).collect();
-    cached.iter().map(|t| index.get(t).map(|d| (*d).clone())).collect()
+    cached
+        .iter()
+        .map(|t| index.get(t).map(|d| (*d).clone()))
+        .collect()
 }
 
 /// CoOp's few-shot block: load `shot_K-seed_S` from the cache, or draw train
@@ -433,7 +558,11 @@ pub fn fewshot_with_cache(
         return Ok((train, val));
     }
     let path = fewshot_cache_path(dataset_dir, num_shots, seed);
-    let val_source: &[Datum] = if scope == FewShotScope::TrainVal { &val } else { &[] };
+    let val_source: &[Datum] = if scope == FewShotScope::TrainVal {
+        &val
+    } else {
+        &[]
+    };
     let fingerprint = split_fingerprint(&train, val_source, prefix);
     if path.exists() {
         let loaded = load_cache(&path, &fingerprint, scope).and_then(|c| {
@@ -442,14 +571,21 @@ pub fn fewshot_with_cache(
                 Some(v) if scope == FewShotScope::TrainVal => resolve(v, &val, prefix),
                 _ => Some(val.clone()),
             };
-            t.zip(v).ok_or_else(|| "lists images that are not in the current split".to_string())
+            t.zip(v)
+                .ok_or_else(|| "lists images that are not in the current split".to_string())
         });
         match loaded {
             Ok(pair) => {
-                print(&format!("Loading preprocessed few-shot data from {}", path.display()));
+                print(&format!(
+                    "Loading preprocessed few-shot data from {}",
+                    path.display()
+                ));
                 return Ok(pair);
             }
-            Err(why) => print(&format!("Few-shot cache {} {why}; rebuilding it", path.display())),
+            Err(why) => print(&format!(
+                "Few-shot cache {} {why}; rebuilding it",
+                path.display()
+            )),
         }
     }
     if seed < 0 {
@@ -478,8 +614,14 @@ pub fn fewshot_with_cache(
         train: triples(&new_train, prefix),
         val: (scope == FewShotScope::TrainVal).then(|| triples(&new_val, prefix)),
     };
-    print(&format!("Saving preprocessed few-shot data to {}", path.display()));
-    write_atomic(&path, python_json(&cache).as_bytes()).map_err(|source| DataError::Io { path: path.clone(), source })?;
+    print(&format!(
+        "Saving preprocessed few-shot data to {}",
+        path.display()
+    ));
+    write_atomic(&path, python_json(&cache).as_bytes()).map_err(|source| DataError::Io {
+        path: path.clone(),
+        source,
+    })?;
     Ok((new_train, new_val))
 }
 
@@ -502,32 +644,59 @@ pub fn subsample_mode(cfg: &Config) -> Result<SubsampleMode, DataError> {
 /// its `SUBSAMPLE BASE CLASSES!` message; rebuilt items get domain 0.
 pub fn subsample(sources: &[&[Datum]], mode: SubsampleMode) -> Vec<Vec<Datum>> {
     if mode != SubsampleMode::All {
-        print(&format!("SUBSAMPLE {} CLASSES!", mode.as_str().to_uppercase()));
+        print(&format!(
+            "SUBSAMPLE {} CLASSES!",
+            mode.as_str().to_uppercase()
+        ));
     }
-    subsample_classes(sources, mode, |d: &Datum| d.label, |d: &mut Datum, y| {
-        d.label = y;
-        d.domain = 0;
-    })
+    subsample_classes(
+        sources,
+        mode,
+        |d: &Datum| d.label,
+        |d: &mut Datum, y| {
+            d.label = y;
+            d.domain = 0;
+        },
+    )
 }
 
 /// Few-shot (cached) then base/new, then the `DatasetBase`; with
 /// [`FewShotScope::TrainOnly`] val is the (subsampled) test set, as ImageNet.
-pub fn finish_coop(cfg: &Config, dataset_dir: &Path, prefix: &Path, split: Split, scope: FewShotScope, rng: &mut PyRandom) -> Result<DatasetBase, DataError> {
+pub fn finish_coop(
+    cfg: &Config,
+    dataset_dir: &Path,
+    prefix: &Path,
+    split: Split,
+    scope: FewShotScope,
+    rng: &mut PyRandom,
+) -> Result<DatasetBase, DataError> {
     let num_shots = cfg.int("DATASET.NUM_SHOTS")?;
     let seed = cfg.int("SEED")?;
     let mode = subsample_mode(cfg)?;
     let Split { train, val, test } = split;
-    let (train, val) = fewshot_with_cache(dataset_dir, prefix, train, val, num_shots, seed, scope, rng)?;
+    let (train, val) =
+        fewshot_with_cache(dataset_dir, prefix, train, val, num_shots, seed, scope, rng)?;
     match scope {
         FewShotScope::TrainVal => {
             let mut out = subsample(&[&train, &val, &test], mode).into_iter();
-            let (train_x, val, test) = (out.next().unwrap_or_default(), out.next().unwrap_or_default(), out.next().unwrap_or_default());
+            let (train_x, val, test) = (
+                out.next().unwrap_or_default(),
+                out.next().unwrap_or_default(),
+                out.next().unwrap_or_default(),
+            );
             Ok(DatasetBase { train_x, val, test })
         }
         FewShotScope::TrainOnly => {
             let mut out = subsample(&[&train, &test], mode).into_iter();
-            let (train_x, test) = (out.next().unwrap_or_default(), out.next().unwrap_or_default());
-            Ok(DatasetBase { train_x, val: test.clone(), test })
+            let (train_x, test) = (
+                out.next().unwrap_or_default(),
+                out.next().unwrap_or_default(),
+            );
+            Ok(DatasetBase {
+                train_x,
+                val: test.clone(),
+                test,
+            })
         }
     }
 }
@@ -542,7 +711,14 @@ pub fn build_split_dataset(
 ) -> Result<DatasetBase, DataError> {
     let mut rng = stream_for_seed(cfg.int("SEED")?);
     let split = load_or_create_split(&layout.split_path, &layout.prefix, &mut rng, fallback)?;
-    finish_coop(cfg, &layout.dataset_dir, &layout.prefix, split, FewShotScope::TrainVal, &mut rng)
+    finish_coop(
+        cfg,
+        &layout.dataset_dir,
+        &layout.prefix,
+        split,
+        FewShotScope::TrainVal,
+        &mut rng,
+    )
 }
 
 /// Checks that no two distinct class names share a label (a broken split file
@@ -554,7 +730,10 @@ pub fn check_label_names(items: &[Datum], path: &Path) -> Result<(), DataError> 
         if *name != d.classname {
             return Err(DataError::BadSplit {
                 path: path.to_path_buf(),
-                reason: format!("label {} is named both {:?} and {:?}", d.label, name, d.classname),
+                reason: format!(
+                    "label {} is named both {:?} and {:?}",
+                    d.label, name, d.classname
+                ),
             });
         }
     }
@@ -583,12 +762,20 @@ mod tests {
     }
 
     fn d(p: &Path, label: usize, c: &str) -> Datum {
-        Datum { impath: p.to_path_buf(), label, domain: 0, classname: c.into() }
+        Datum {
+            impath: p.to_path_buf(),
+            label,
+            domain: 0,
+            classname: c.into(),
+        }
     }
 
     #[test]
     fn py_round_is_half_even() {
-        assert_eq!([0.5, 1.5, 2.5, 3.5, 2.4000000000000004].map(py_round), [0, 2, 2, 4, 2]);
+        assert_eq!(
+            [0.5, 1.5, 2.5, 3.5, 2.4000000000000004].map(py_round),
+            [0, 2, 2, 4, 2]
+        );
         assert_eq!(pct(0.5), "50%");
         assert_eq!(pct(1.0 - 0.5 - 0.2), "30%");
     }
@@ -601,7 +788,10 @@ mod tests {
             touch(&img.join(f));
         }
         let split = Split {
-            train: vec![d(&img.join("a/1.jpg"), 0, "a"), d(&img.join("b/3.jpg"), 1, "b é")],
+            train: vec![
+                d(&img.join("a/1.jpg"), 0, "a"),
+                d(&img.join("b/3.jpg"), 1, "b é"),
+            ],
             val: vec![d(&img.join("a/2.jpg"), 0, "a")],
             test: vec![],
         };
@@ -618,14 +808,28 @@ mod tests {
     fn missing_image_names_file_and_split() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.json");
-        std::fs::write(&path, r#"{"train": [["x/gone.jpg", "0", "x"]], "val": [], "test": []}"#).unwrap();
+        std::fs::write(
+            &path,
+            r#"{"train": [["x/gone.jpg", "0", "x"]], "val": [], "test": []}"#,
+        )
+        .unwrap();
         let e = read_split(&path, dir.path()).unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("gone.jpg") && msg.contains("s.json"), "{msg}");
-        std::fs::write(&path, r#"{"train": [["x/gone.jpg", 0]], "val": [], "test": []}"#).unwrap();
-        assert!(matches!(read_split(&path, dir.path()), Err(DataError::BadSplit { .. })));
+        std::fs::write(
+            &path,
+            r#"{"train": [["x/gone.jpg", 0]], "val": [], "test": []}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            read_split(&path, dir.path()),
+            Err(DataError::BadSplit { .. })
+        ));
         std::fs::write(&path, r#"{"train": []}"#).unwrap();
-        assert!(read_split(&path, dir.path()).unwrap_err().to_string().contains("\"val\""));
+        assert!(read_split(&path, dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("\"val\""));
     }
 
     #[test]
@@ -642,9 +846,15 @@ mod tests {
         let s = read_and_split_data(dir.path(), 0.5, 0.2, &["skip"], &names, &mut rng).unwrap();
         // cat: 5/2/3, dog: round(3.5)=4 / round(1.4)=1 / 2
         assert_eq!((s.train.len(), s.val.len(), s.test.len()), (9, 3, 5));
-        assert!(s.train.iter().any(|d| d.classname == "puppy" && d.label == 1));
+        assert!(s
+            .train
+            .iter()
+            .any(|d| d.classname == "puppy" && d.label == 1));
         let mut again = PyRandom::seed(1);
-        assert_eq!(read_and_split_data(dir.path(), 0.5, 0.2, &["skip"], &names, &mut again).unwrap(), s);
+        assert_eq!(
+            read_and_split_data(dir.path(), 0.5, 0.2, &["skip"], &names, &mut again).unwrap(),
+            s
+        );
         // Too few images to split.
         touch(&dir.path().join("tiny/0.jpg"));
         let e = read_and_split_data(dir.path(), 0.5, 0.2, &[], &names, &mut rng).unwrap_err();
@@ -654,10 +864,14 @@ mod tests {
     #[test]
     fn trainval_split_is_per_label() {
         let dir = tempfile::tempdir().unwrap();
-        let items: Vec<Datum> = (0..15).map(|i| d(&dir.path().join(format!("{i}")), i % 3, "c")).collect();
-        let (train, val) = split_trainval(items.clone(), 0.2, dir.path(), &mut PyRandom::seed(0)).unwrap();
+        let items: Vec<Datum> = (0..15)
+            .map(|i| d(&dir.path().join(format!("{i}")), i % 3, "c"))
+            .collect();
+        let (train, val) =
+            split_trainval(items.clone(), 0.2, dir.path(), &mut PyRandom::seed(0)).unwrap();
         assert_eq!((train.len(), val.len()), (12, 3));
-        let e = split_trainval(items[..2].to_vec(), 0.2, dir.path(), &mut PyRandom::seed(0)).unwrap_err();
+        let e = split_trainval(items[..2].to_vec(), 0.2, dir.path(), &mut PyRandom::seed(0))
+            .unwrap_err();
         assert!(matches!(e, DataError::TooFewImages { .. }));
     }
 
@@ -667,28 +881,67 @@ mod tests {
         let a = vec![d(&p.join("1"), 0, "a"), d(&p.join("2"), 1, "b")];
         let b = vec![a[1].clone(), a[0].clone()];
         assert_eq!(split_fingerprint(&a, &[], p), split_fingerprint(&b, &[], p));
-        assert_ne!(split_fingerprint(&a, &[], p), split_fingerprint(&a[..1], &[], p));
+        assert_ne!(
+            split_fingerprint(&a, &[], p),
+            split_fingerprint(&a[..1], &[], p)
+        );
         assert_ne!(split_fingerprint(&a, &[], p), split_fingerprint(&[], &a, p));
         // Moving the root keeps the fingerprint (paths are relative).
-        let moved: Vec<Datum> = a.iter().map(|x| d(&Path::new("/s").join(x.impath.strip_prefix(p).unwrap()), x.label, &x.classname)).collect();
-        assert_eq!(split_fingerprint(&a, &[], p), split_fingerprint(&moved, &[], Path::new("/s")));
+        let moved: Vec<Datum> = a
+            .iter()
+            .map(|x| {
+                d(
+                    &Path::new("/s").join(x.impath.strip_prefix(p).unwrap()),
+                    x.label,
+                    &x.classname,
+                )
+            })
+            .collect();
+        assert_eq!(
+            split_fingerprint(&a, &[], p),
+            split_fingerprint(&moved, &[], Path::new("/s"))
+        );
     }
 
     #[test]
     fn cache_is_reused_and_rebuilt_on_other_data() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
-        let train: Vec<Datum> = (0..20).map(|i| d(&p.join(format!("t{i}")), i % 2, "c")).collect();
-        let val: Vec<Datum> = (0..10).map(|i| d(&p.join(format!("v{i}")), i % 2, "c")).collect();
+        let train: Vec<Datum> = (0..20)
+            .map(|i| d(&p.join(format!("t{i}")), i % 2, "c"))
+            .collect();
+        let val: Vec<Datum> = (0..10)
+            .map(|i| d(&p.join(format!("v{i}")), i % 2, "c"))
+            .collect();
         let run = |train: &[Datum]| {
-            fewshot_with_cache(p, p, train.to_vec(), val.clone(), 3, 5, FewShotScope::TrainVal, &mut PyRandom::seed(5)).unwrap()
+            fewshot_with_cache(
+                p,
+                p,
+                train.to_vec(),
+                val.clone(),
+                3,
+                5,
+                FewShotScope::TrainVal,
+                &mut PyRandom::seed(5),
+            )
+            .unwrap()
         };
         let (t1, v1) = run(&train);
         assert_eq!((t1.len(), v1.len()), (6, 6));
         let path = fewshot_cache_path(p, 3, 5);
         let before = std::fs::read_to_string(&path).unwrap();
         // A different stream would sample differently; a reused cache does not sample.
-        let (t2, _) = fewshot_with_cache(p, p, train.clone(), val.clone(), 3, 5, FewShotScope::TrainVal, &mut PyRandom::seed(99)).unwrap();
+        let (t2, _) = fewshot_with_cache(
+            p,
+            p,
+            train.clone(),
+            val.clone(),
+            3,
+            5,
+            FewShotScope::TrainVal,
+            &mut PyRandom::seed(99),
+        )
+        .unwrap();
         assert_eq!(t2, t1);
         // Changed data: the cache is rebuilt from the new split.
         let mut other = train.clone();
@@ -713,6 +966,9 @@ mod tests {
     fn label_name_clash_is_reported() {
         let p = Path::new("/r");
         let items = vec![d(&p.join("1"), 0, "a"), d(&p.join("2"), 0, "b")];
-        assert!(check_label_names(&items, p).unwrap_err().to_string().contains("\"a\""));
+        assert!(check_label_names(&items, p)
+            .unwrap_err()
+            .to_string()
+            .contains("\"a\""));
     }
 }

@@ -79,7 +79,9 @@ pub struct ToySpec {
 impl Default for ToySpec {
     /// One `toy_shapes` dataset: 10 classes x 30 images of 64x64.
     fn default() -> Self {
-        Self { datasets: vec![ToyDatasetSpec::default()] }
+        Self {
+            datasets: vec![ToyDatasetSpec::default()],
+        }
     }
 }
 
@@ -113,16 +115,29 @@ struct Marker<'a> {
 /// Class names of a toy dataset with `n` classes, in generation order.
 pub fn toy_classnames(n: usize) -> Vec<String> {
     (0..n.min(MAX_TOY_CLASSES))
-        .map(|i| format!("{} {} {}", COLOURS[i % COLOURS.len()].0, TEXTURES[i % TEXTURES.len()], SHAPES[i % SHAPES.len()]))
+        .map(|i| {
+            format!(
+                "{} {} {}",
+                COLOURS[i % COLOURS.len()].0,
+                TEXTURES[i % TEXTURES.len()],
+                SHAPES[i % SHAPES.len()]
+            )
+        })
         .collect()
 }
 
 fn bad_spec(path: &Path, reason: String) -> DataError {
-    DataError::BadSpec { path: path.to_path_buf(), reason }
+    DataError::BadSpec {
+        path: path.to_path_buf(),
+        reason,
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataError + '_ {
-    move |source| DataError::Io { path: path.to_path_buf(), source }
+    move |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Generates every toy dataset of `spec` under `root`, deterministically for
@@ -135,16 +150,39 @@ pub fn make_toy(root: &Path, seed: u64, spec: &ToySpec) -> Result<ToyReport, Dat
     Ok(ToyReport { datasets: reports })
 }
 
-fn make_one(root: &Path, seed: u64, index: u32, spec: &ToyDatasetSpec) -> Result<ToyDatasetReport, DataError> {
+fn make_one(
+    root: &Path,
+    seed: u64,
+    index: u32,
+    spec: &ToyDatasetSpec,
+) -> Result<ToyDatasetReport, DataError> {
     let dataset_dir = root.join(&spec.dataset_dir);
     if spec.num_classes == 0 || spec.num_classes > MAX_TOY_CLASSES {
-        return Err(bad_spec(&dataset_dir, format!("num_classes must be 1..={MAX_TOY_CLASSES}, got {}", spec.num_classes)));
+        return Err(bad_spec(
+            &dataset_dir,
+            format!(
+                "num_classes must be 1..={MAX_TOY_CLASSES}, got {}",
+                spec.num_classes
+            ),
+        ));
     }
     if spec.images_per_class < 4 {
-        return Err(bad_spec(&dataset_dir, format!("images_per_class must be at least 4 for CoOp's 50/20/30 split, got {}", spec.images_per_class)));
+        return Err(bad_spec(
+            &dataset_dir,
+            format!(
+                "images_per_class must be at least 4 for CoOp's 50/20/30 split, got {}",
+                spec.images_per_class
+            ),
+        ));
     }
     if !(16..=512).contains(&spec.image_size) {
-        return Err(bad_spec(&dataset_dir, format!("image_size must be 16..=512 pixels, got {}", spec.image_size)));
+        return Err(bad_spec(
+            &dataset_dir,
+            format!(
+                "image_size must be 16..=512 pixels, got {}",
+                spec.image_size
+            ),
+        ));
     }
     prepare_dir(&dataset_dir, &spec.split_name)?;
     let image_dir = dataset_dir.join("images");
@@ -154,7 +192,13 @@ fn make_one(root: &Path, seed: u64, index: u32, spec: &ToyDatasetSpec) -> Result
         let folder = name.replace(' ', "_");
         let class_dir = image_dir.join(&folder);
         for i in 0..spec.images_per_class {
-            let mut rng = PyRandom::from_key_words(&[seed as u32, (seed >> 32) as u32, index, c as u32, i as u32]);
+            let mut rng = PyRandom::from_key_words(&[
+                seed as u32,
+                (seed >> 32) as u32,
+                index,
+                c as u32,
+                i as u32,
+            ]);
             let img = draw(c, spec.image_size, &mut rng);
             let path = class_dir.join(format!("{i:04}.jpg"));
             write_atomic(&path, &encode_jpeg(&img)?).map_err(io(&path))?;
@@ -174,10 +218,18 @@ fn make_one(root: &Path, seed: u64, index: u32, spec: &ToyDatasetSpec) -> Result
         custom_spec.display(),
         spec.split_name,
         dataset_dir.display(),
-        split_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        split_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
     );
     write_atomic(&custom_spec, yaml.as_bytes()).map_err(io(&custom_spec))?;
-    let marker = python_json(&Marker { generator: "dassl-rs toy", seed, spec, classnames: &classnames });
+    let marker = python_json(&Marker {
+        generator: "dassl-rs toy",
+        seed,
+        spec,
+        classnames: &classnames,
+    });
     let marker_path = dataset_dir.join(TOY_MARKER);
     write_atomic(&marker_path, marker.as_bytes()).map_err(io(&marker_path))?;
     Ok(ToyDatasetReport {
@@ -198,10 +250,16 @@ fn prepare_dir(dataset_dir: &Path, split_name: &str) -> Result<(), DataError> {
     if !dataset_dir.exists() {
         return Ok(());
     }
-    let non_empty = std::fs::read_dir(dataset_dir).map_err(io(dataset_dir))?.next().is_some();
+    let non_empty = std::fs::read_dir(dataset_dir)
+        .map_err(io(dataset_dir))?
+        .next()
+        .is_some();
     if !dataset_dir.join(TOY_MARKER).is_file() {
         if non_empty {
-            return Err(DataError::NotToyData { path: dataset_dir.to_path_buf(), marker: TOY_MARKER });
+            return Err(DataError::NotToyData {
+                path: dataset_dir.to_path_buf(),
+                marker: TOY_MARKER,
+            });
         }
         return Ok(());
     }
@@ -222,8 +280,16 @@ fn prepare_dir(dataset_dir: &Path, split_name: &str) -> Result<(), DataError> {
 pub fn encode_jpeg(img: &RgbImage) -> Result<Vec<u8>, DataError> {
     let mut buf = Vec::new();
     JpegEncoder::new_with_quality(&mut buf, JPEG_QUALITY)
-        .encode(img.as_raw(), img.width(), img.height(), ExtendedColorType::Rgb8)
-        .map_err(|e| DataError::BadImage { path: PathBuf::from("<toy image>"), reason: e.to_string() })?;
+        .encode(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            ExtendedColorType::Rgb8,
+        )
+        .map_err(|e| DataError::BadImage {
+            path: PathBuf::from("<toy image>"),
+            reason: e.to_string(),
+        })?;
     Ok(buf)
 }
 
@@ -239,13 +305,39 @@ fn uniform(rng: &mut PyRandom, lo: f64, hi: f64) -> f64 {
 
 /// Draws class `class`'s shape/colour/texture at a random pose on a random background.
 fn draw(class: usize, size: u32, rng: &mut PyRandom) -> RgbImage {
+    draw_combination(
+        class % COLOURS.len(),
+        class % TEXTURES.len(),
+        class % SHAPES.len(),
+        size,
+        rng,
+    )
+}
+
+/// The attribute words (colours, textures, shapes) in index order, so other code
+/// (the toy CLIP's captions) can name every combination, not only the 60 classes.
+pub fn toy_attributes() -> ([&'static str; 6], [&'static str; 4], [&'static str; 5]) {
+    (COLOURS.map(|(name, _)| name), TEXTURES, SHAPES)
+}
+
+/// Draws any colour/texture/shape combination (indices into [`toy_attributes`], taken
+/// modulo the list lengths) exactly as the toy datasets draw their classes.
+pub fn draw_combination(
+    colour: usize,
+    texture: usize,
+    shape: usize,
+    size: u32,
+    rng: &mut PyRandom,
+) -> RgbImage {
     let s = f64::from(size);
-    let colour = COLOURS[class % COLOURS.len()].1;
-    let texture = class % TEXTURES.len();
-    let shape = class % SHAPES.len();
+    let colour = COLOURS[colour % COLOURS.len()].1;
+    let texture = texture % TEXTURES.len();
+    let shape = shape % SHAPES.len();
     // Greyish background with a tint, so the class colour stands out.
     let grey = uniform(rng, 40.0, 215.0);
-    let bg: Vec<f64> = (0..3).map(|_| (grey + uniform(rng, -25.0, 25.0)).clamp(0.0, 255.0)).collect();
+    let bg: Vec<f64> = (0..3)
+        .map(|_| (grey + uniform(rng, -25.0, 25.0)).clamp(0.0, 255.0))
+        .collect();
     let r = uniform(rng, 0.22, 0.36) * s;
     let cx = uniform(rng, r, s - r);
     let cy = uniform(rng, r, s - r);
@@ -263,14 +355,19 @@ fn draw(class: usize, size: u32, rng: &mut PyRandom) -> RgbImage {
                 // Upward triangle: apex at the top, base at the bottom.
                 2 => dy >= -r && dy <= 0.8 * r && dx.abs() <= 0.6 * (dy + r),
                 3 => dx.abs() + dy.abs() <= r,
-                _ => (dx.abs() <= 0.3 * r && dy.abs() <= r) || (dy.abs() <= 0.3 * r && dx.abs() <= r),
+                _ => {
+                    (dx.abs() <= 0.3 * r && dy.abs() <= r) || (dy.abs() <= 0.3 * r && dx.abs() <= r)
+                }
             };
             let (u, v) = (px + phase, py + phase);
             let on = match texture {
                 0 => true,
                 1 => ((u + v) / period).floor() as i64 % 2 == 0,
                 2 => {
-                    let (fx, fy) = (u.rem_euclid(period) - period / 2.0, v.rem_euclid(period) - period / 2.0);
+                    let (fx, fy) = (
+                        u.rem_euclid(period) - period / 2.0,
+                        v.rem_euclid(period) - period / 2.0,
+                    );
                     fx * fx + fy * fy > (period * 0.3).powi(2)
                 }
                 _ => ((u / period).floor() as i64 + (v / period).floor() as i64) % 2 == 0,
@@ -280,7 +377,11 @@ fn draw(class: usize, size: u32, rng: &mut PyRandom) -> RgbImage {
             for ch in 0..3 {
                 let base = if inside {
                     let c = f64::from(colour[ch]) + jitter[ch];
-                    if on { c } else { c * 0.4 }
+                    if on {
+                        c
+                    } else {
+                        c * 0.4
+                    }
                 } else {
                     bg[ch]
                 };
@@ -305,7 +406,10 @@ mod tests {
                 if p.is_dir() {
                     stack.push(p);
                 } else {
-                    out.push((p.strip_prefix(dir).unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()));
+                    out.push((
+                        p.strip_prefix(dir).unwrap().to_string_lossy().into_owned(),
+                        std::fs::read(&p).unwrap(),
+                    ));
                 }
             }
         }
@@ -314,23 +418,49 @@ mod tests {
     }
 
     fn small() -> ToySpec {
-        ToySpec { datasets: vec![ToyDatasetSpec { num_classes: 3, images_per_class: 5, image_size: 32, ..Default::default() }] }
+        ToySpec {
+            datasets: vec![ToyDatasetSpec {
+                num_classes: 3,
+                images_per_class: 5,
+                image_size: 32,
+                ..Default::default()
+            }],
+        }
     }
 
     #[test]
     fn same_seed_same_bytes_other_seed_differs() {
-        let (a, b, c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (a, b, c) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
         let ra = make_toy(a.path(), 7, &small()).unwrap();
         make_toy(b.path(), 7, &small()).unwrap();
         make_toy(c.path(), 8, &small()).unwrap();
-        let norm = |fs: Vec<(String, Vec<u8>)>| fs.into_iter().filter(|(n, _)| !n.ends_with("custom.yaml")).collect::<Vec<_>>();
-        let (fa, fb, fc) = (norm(files(a.path())), norm(files(b.path())), norm(files(c.path())));
+        let norm = |fs: Vec<(String, Vec<u8>)>| {
+            fs.into_iter()
+                .filter(|(n, _)| !n.ends_with("custom.yaml"))
+                .collect::<Vec<_>>()
+        };
+        let (fa, fb, fc) = (
+            norm(files(a.path())),
+            norm(files(b.path())),
+            norm(files(c.path())),
+        );
         assert_eq!(fa, fb);
         assert_ne!(fa, fc);
         let r = &ra.datasets[0];
         assert_eq!(r.num_images, 15);
         assert_eq!((r.train, r.val, r.test), (6, 3, 6));
-        assert_eq!(r.classnames, ["red plain circle", "green striped square", "blue dotted triangle"]);
+        assert_eq!(
+            r.classnames,
+            [
+                "red plain circle",
+                "green striped square",
+                "blue dotted triangle"
+            ]
+        );
         // Rerunning over a toy folder replaces it.
         make_toy(a.path(), 7, &small()).unwrap();
         assert_eq!(norm(files(a.path())), fb);
@@ -369,7 +499,16 @@ mod tests {
         let mut spec = small();
         spec.datasets[0].dataset_dir = "other".into();
         spec.datasets[0].num_classes = 61;
-        assert!(matches!(make_toy(dir.path(), 1, &spec), Err(DataError::BadSpec { .. })));
-        assert_eq!(toy_classnames(60).iter().collect::<std::collections::HashSet<_>>().len(), 60);
+        assert!(matches!(
+            make_toy(dir.path(), 1, &spec),
+            Err(DataError::BadSpec { .. })
+        ));
+        assert_eq!(
+            toy_classnames(60)
+                .iter()
+                .collect::<std::collections::HashSet<_>>()
+                .len(),
+            60
+        );
     }
 }

@@ -1,5 +1,11 @@
 //! The trainer interface that `dassl train` drives (Dassl's `TrainerBase` surface).
 
+pub mod checkpoint;
+pub mod meters;
+pub mod result;
+pub mod tensorboard;
+pub mod trainer_x;
+
 use std::path::Path;
 
 use crate::errors::EngineError;

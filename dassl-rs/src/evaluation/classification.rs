@@ -46,7 +46,7 @@ impl Classification {
 }
 
 /// One class's line of the per-class block.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct PerClass {
     pub label: usize,
     pub classname: String,

@@ -1,0 +1,421 @@
+//! `dassl run --sweep FILE`, `dassl report OUTPUT` and `dassl status OUTPUT`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use super::args::{Cli, Command};
+use super::CliError;
+use crate::config::setup_cfg;
+use crate::errors::SweepError;
+use crate::registry::{RegistryEntry, TrainerEntry};
+use crate::report::format::Columns;
+use crate::sweep::exec::{self, ExecCtx, Outcome};
+use crate::sweep::local::{self, Launch, LocalOptions};
+use crate::sweep::slurm::{self, SlurmOptions};
+use crate::sweep::{self as sw, Manifest, Resolved, Resolver};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Executor {
+    Local,
+    Slurm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Csv,
+    Json,
+}
+
+/// `dassl run`: run a sweep file's runs (docs/SWEEPS.md).
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Sweep file (YAML), e.g. configs/fewshot.yaml.
+    #[arg(long, required_unless_present = "manifest")]
+    pub sweep: Option<PathBuf>,
+    /// Trainer(s) to run (repeat or comma-separate); default: every trainer of the file.
+    #[arg(long)]
+    pub trainer: Vec<String>,
+    /// Datasets root (DATASET.ROOT); overrides the file's `root`.
+    #[arg(long)]
+    pub root: Option<String>,
+    /// Output folder; overrides the file's `output`.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Executor::Local)]
+    pub executor: Executor,
+    /// Runs at once per GPU (or on the CPU when there is no GPU).
+    #[arg(long, default_value_t = 1)]
+    pub jobs_per_device: usize,
+    /// Extra attempts for a failed run (config errors, exit 2, are never retried).
+    #[arg(long, default_value_t = 0)]
+    pub retries: u32,
+    /// List the runs and which are done; start nothing, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Plain progress lines instead of bars.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Slurm: tasks running at once (`--array=0-N%K`).
+    #[arg(long, value_name = "K")]
+    pub max_parallel: Option<usize>,
+    /// Slurm: partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Slurm: time limit per task, e.g. 04:00:00.
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Slurm: account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Slurm: generic resources per task; `none` for CPU-only clusters.
+    #[arg(long, default_value = "gpu:1")]
+    pub gres: String,
+    /// Slurm: one more sbatch argument, as it is (repeat for several), e.g. --sbatch-arg=--mem=32G.
+    #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub sbatch_args: Vec<String>,
+    /// Slurm: wait until the jobs have left the queue, then print the report.
+    #[arg(long)]
+    pub wait: bool,
+    /// Internal: run one run of this manifest (wrappers and Slurm tasks).
+    #[arg(long, hide = true)]
+    pub manifest: Option<PathBuf>,
+    #[arg(long, hide = true)]
+    pub index: Option<usize>,
+    #[arg(long, hide = true)]
+    pub task_list: Option<PathBuf>,
+    #[arg(long, hide = true)]
+    pub task_id: Option<usize>,
+    #[arg(long, hide = true)]
+    pub device: Option<String>,
+    /// Internal (tests): the program started for each run instead of `dassl train`.
+    #[arg(long, hide = true)]
+    pub run_program: Option<PathBuf>,
+    /// Extra KEY VALUE opts for every run, after the file's.
+    #[arg(value_name = "KEY VALUE", trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub opts: Vec<String>,
+}
+
+/// `dassl report`: tables over an output folder's complete runs.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// The sweep's output folder.
+    pub output: PathBuf,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+    /// Show 1.96 * std / sqrt(n) instead of the std (parse_test_res.py --ci95).
+    #[arg(long)]
+    pub ci95: bool,
+    /// Published numbers (results/paper/*.csv) to show beside each cell; repeatable.
+    #[arg(long)]
+    pub paper: Vec<PathBuf>,
+    /// Draw the few-shot curves into FILE.svg or FILE.png; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Vec<PathBuf>,
+    /// Also write summary.{md,csv,json} and fewshot.svg into OUTPUT/reports.
+    #[arg(long)]
+    pub save: bool,
+}
+
+/// `dassl status`: where each run of an output folder stands.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// The sweep's output folder.
+    pub output: PathBuf,
+}
+
+/// Resolves runs exactly as `dassl train` will: the same argument parser, `reset_cfg`
+/// and `setup_cfg`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CliResolver;
+
+impl Resolver for CliResolver {
+    fn resolve(&self, args: &[String]) -> Result<Resolved, String> {
+        let argv = std::iter::once("dassl".to_string()).chain(args.iter().cloned());
+        let cli = <Cli as clap::Parser>::try_parse_from(argv).map_err(|e| e.to_string())?;
+        let Command::Train(t) = cli.command else {
+            return Err("not a train command".into());
+        };
+        let cfg = setup_cfg(&super::commands::sources(&t.cfg)).map_err(|e| e.to_string())?;
+        let s = |k: &str| cfg.str(k).map(str::to_string).map_err(|e| e.to_string());
+        TrainerEntry::get(&s("TRAINER.NAME")?).map_err(|e| e.to_string())?;
+        Ok(Resolved {
+            config_hash: cfg.run_hash(),
+            dataset: s("DATASET.NAME")?,
+            backbone: s("MODEL.BACKBONE.NAME")?,
+            max_epoch: cfg.int("OPTIM.MAX_EPOCH").map_err(|e| e.to_string())?,
+        })
+    }
+}
+
+/// One stop flag per process, set by Ctrl-C (or SIGTERM); a second Ctrl-C leaves at once.
+fn stop_flag() -> Arc<AtomicBool> {
+    static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    STOP.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        let _ = ctrlc::set_handler(move || {
+            if f.swap(true, Ordering::SeqCst) {
+                eprintln!("interrupted again: leaving now; runs still running finish on their own and keep their locks");
+                std::process::exit(130);
+            }
+        });
+        flag
+    })
+    .clone()
+}
+
+fn current_exe() -> Result<PathBuf, CliError> {
+    std::env::current_exe().map_err(|source| CliError::Io {
+        path: "current executable".into(),
+        source,
+    })
+}
+
+fn cwd() -> Result<PathBuf, CliError> {
+    std::env::current_dir().map_err(|source| CliError::Io {
+        path: ".".into(),
+        source,
+    })
+}
+
+pub fn run(args: RunArgs) -> Result<(), CliError> {
+    if let Some(m) = &args.manifest {
+        return run_one(&args, m);
+    }
+    let spec = args
+        .sweep
+        .clone()
+        .ok_or_else(|| CliError::Usage("--sweep FILE is required".into()))?;
+    let ov = sw::Overrides {
+        trainers: args.trainer.clone(),
+        root: args.root.clone(),
+        output: args.output.clone(),
+        opts: args.opts.clone(),
+    };
+    let cwd = cwd()?;
+    let m = sw::prepare(&spec, &ov, &cwd, &CliResolver)?;
+    if args.dry_run {
+        println!("output: {}", m.output.display());
+        print!("{}", sw::status::dry_run_text(&m));
+        return Ok(());
+    }
+    m.write()?;
+    match args.executor {
+        Executor::Local => run_local(&args, &m),
+        Executor::Slurm => run_slurm(&args, &m),
+    }
+}
+
+fn run_local(args: &RunArgs, m: &Manifest) -> Result<(), CliError> {
+    let env = std::env::var("CUDA_VISIBLE_DEVICES").ok();
+    let visible = if env.is_none() {
+        usize::try_from(tch::Cuda::device_count()).unwrap_or(0)
+    } else {
+        0
+    };
+    let opts = LocalOptions {
+        slots: local::device_slots(env.as_deref(), visible, args.jobs_per_device),
+        launch: Launch::Wrapper {
+            exe: current_exe()?,
+            retries: args.retries,
+            run_program: args.run_program.clone(),
+        },
+        stop: stop_flag(),
+        interactive: !args.no_progress,
+    };
+    eprintln!(
+        "sweep {}: {} runs into {} on {}",
+        m.id,
+        m.runs.len(),
+        m.output.display(),
+        opts.slots.join(",")
+    );
+    let summary = local::run_local(m, &opts)?;
+    print_and_save(&m.output)?;
+    if summary.interrupted {
+        let running = summary.total - summary.already_done - summary.ran - summary.failed.len();
+        return Err(SweepError::Interrupted { running }.into());
+    }
+    if !summary.failed.is_empty() {
+        for (dir, cause) in &summary.failed {
+            eprintln!("failed: {dir}: {cause}");
+        }
+        return Err(SweepError::RunsFailed {
+            failed: summary.failed.len(),
+            total: summary.total,
+            output: m.output.clone(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn run_slurm(args: &RunArgs, m: &Manifest) -> Result<(), CliError> {
+    let o = SlurmOptions {
+        max_parallel: args.max_parallel,
+        partition: args.partition.clone(),
+        time: args.time.clone(),
+        account: args.account.clone(),
+        gres: Some(args.gres.clone()).filter(|g| g != "none" && !g.is_empty()),
+        extra: args.sbatch_args.clone(),
+        exe: current_exe()?,
+        retries: args.retries,
+        run_program: args.run_program.clone(),
+        sbatch: std::env::var("DASSL_SBATCH").unwrap_or_else(|_| "sbatch".into()),
+    };
+    let jobs = slurm::submit(m, &o)?;
+    if jobs.arrays.is_empty() {
+        println!("all {} runs are complete; nothing submitted", m.runs.len());
+        print_and_save(&m.output)?;
+        return Ok(());
+    }
+    for (id, n) in &jobs.arrays {
+        println!("submitted job array {id} ({n} runs)");
+    }
+    if let Some(r) = &jobs.report {
+        println!("submitted report job {r} (after the arrays)");
+    }
+    println!("follow with: dassl status {}", m.output.display());
+    if !args.wait {
+        return Ok(());
+    }
+    let stop = stop_flag();
+    let mut ids: Vec<String> = jobs.arrays.iter().map(|(id, _)| id.clone()).collect();
+    ids.extend(jobs.report.clone());
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return Err(SweepError::Interrupted { running: 0 }.into());
+        }
+        let out = std::process::Command::new("squeue")
+            .args(["-h", "-r", "-o", "%i", "-j", &ids.join(",")])
+            .output();
+        match out {
+            Ok(o) if o.status.success() && String::from_utf8_lossy(&o.stdout).trim().is_empty() => {
+                break
+            }
+            Ok(o) if o.status.success() => {}
+            // squeue fails for ids Slurm has already forgotten: they are done.
+            _ => break,
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    print_and_save(&m.output)?;
+    let st: Vec<_> = (0..m.runs.len())
+        .map(|i| sw::status::standing(m, i))
+        .collect();
+    let (done, ..) = sw::status::counts(&st);
+    if done < m.runs.len() {
+        return Err(SweepError::RunsFailed {
+            failed: m.runs.len() - done,
+            total: m.runs.len(),
+            output: m.output.clone(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// A wrapper process or Slurm task: one run of a manifest.
+fn run_one(args: &RunArgs, manifest: &Path) -> Result<(), CliError> {
+    let m = Manifest::read(manifest)?;
+    let index = match (args.index, &args.task_list, args.task_id) {
+        (Some(i), _, _) => i,
+        (None, Some(list), Some(t)) => slurm::task_index(list, t)?,
+        _ => {
+            return Err(CliError::Usage(
+                "--manifest needs --index, or --task-list with --task-id".into(),
+            ))
+        }
+    };
+    if index >= m.runs.len() {
+        return Err(CliError::Usage(format!(
+            "run index {index} is out of range: the manifest has {} runs",
+            m.runs.len()
+        )));
+    }
+    let program = match &args.run_program {
+        Some(p) => p.clone(),
+        None => current_exe()?,
+    };
+    let ctx = ExecCtx {
+        program,
+        retries: args.retries,
+        stop: stop_flag(),
+    };
+    // Slurm tasks wait for a lock held elsewhere; local wrappers report it instead.
+    let wait = args.task_list.is_some();
+    let outcome = exec::execute(&ctx, &m, index, args.device.as_deref(), wait)?;
+    let dir = &m.runs[index].dir;
+    match outcome {
+        Outcome::Done { skipped: true, .. } => {
+            println!("{dir}: already complete");
+            Ok(())
+        }
+        Outcome::Done { .. } => Ok(()),
+        o => {
+            let message = match &o {
+                Outcome::Failed { cause, .. } => format!("{dir}: {cause}"),
+                Outcome::Busy => format!("{dir}: another process is running it"),
+                _ => format!("{dir}: interrupted"),
+            };
+            Err(SweepError::Exit {
+                code: o.exit_code() as u8,
+                message,
+            }
+            .into())
+        }
+    }
+}
+
+/// Prints the Markdown summary and writes every report into OUTPUT/reports.
+fn print_and_save(output: &Path) -> Result<(), CliError> {
+    let rep = crate::report::build(
+        &crate::report::collect(output)?,
+        &crate::report::Paper::default(),
+    );
+    println!(
+        "{}",
+        crate::report::format::markdown(&rep, Columns::default())
+    );
+    crate::report::save(output, &rep)?;
+    Ok(())
+}
+
+pub fn report(args: ReportArgs) -> Result<(), CliError> {
+    let mut paper = crate::report::Paper::default();
+    for p in &args.paper {
+        paper.load(p)?;
+    }
+    let rep = crate::report::build(&crate::report::collect(&args.output)?, &paper);
+    let cols = Columns {
+        ci95: args.ci95,
+        paper: !args.paper.is_empty(),
+    };
+    match args.format {
+        ReportFormat::Md => print!("{}", crate::report::format::markdown(&rep, cols)),
+        ReportFormat::Csv => print!("{}", crate::report::format::csv(&rep, cols)),
+        ReportFormat::Json => print!("{}", crate::report::format::json(&rep)),
+    }
+    for p in &args.plot {
+        if !crate::report::plot::write(&rep, p)? {
+            eprintln!(
+                "note: no few-shot results to plot, {} not written",
+                p.display()
+            );
+        }
+    }
+    if args.save {
+        crate::report::save(&args.output, &rep)?;
+    }
+    Ok(())
+}
+
+pub fn status(args: StatusArgs) -> Result<(), CliError> {
+    print!("{}", sw::status::status_text(&args.output)?);
+    Ok(())
+}

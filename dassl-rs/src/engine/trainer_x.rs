@@ -1,0 +1,291 @@
+//! Dassl's `SimpleTrainer` + `TrainerX` loop, generic over a [`Learner`] that supplies
+//! the model-specific parts (CoOp's `build_model`, `forward_backward`, `model_inference`).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use tch::{Device, Tensor};
+
+use super::meters::{py_exp4, timedelta, AverageMeter, MetricMeter};
+use super::result::RunResult;
+use super::tensorboard::EventWriter;
+use super::Trainer;
+use crate::config::Config;
+use crate::data::loader::Batch;
+use crate::data::manager::DataManager;
+use crate::errors::EngineError;
+use crate::evaluation::{EvalReport, Evaluator};
+use crate::log_println;
+use crate::registry::{EvaluatorEntry, RegistryEntry};
+
+/// Where a training step is: 0-based epoch and batch, and the epoch's batch count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    pub epoch: usize,
+    pub batch_idx: usize,
+    pub num_batches: usize,
+}
+
+impl Step {
+    /// CoOp's trainers call `update_lr()` inside `forward_backward` on an epoch's last batch.
+    pub fn is_last_batch(&self) -> bool {
+        self.batch_idx + 1 == self.num_batches
+    }
+}
+
+/// The model-specific half of a trainer.
+pub trait Learner {
+    /// One training step on a batch; returns the scalars to log (`loss`, `acc`, ...). Like
+    /// CoOp's trainers it steps its schedulers itself on the epoch's last batch.
+    fn forward_backward(&mut self, batch: &Batch, step: Step) -> Result<Vec<(&'static str, f64)>, EngineError>;
+    /// Logits `[B, num_classes]` for a batch of images on the device.
+    fn inference(&mut self, images: &Tensor) -> Result<Tensor, EngineError>;
+    /// Learning rate of the first registered optimizer (0 when nothing trains).
+    fn current_lr(&self) -> f64;
+    /// `set_model_mode`.
+    fn set_train(&mut self, _train: bool) {}
+    /// Saves every registered model (Dassl's `save_model`); `epoch` is 0-based.
+    fn save(&mut self, _dir: &Path, _epoch: usize, _val_result: Option<f64>, _is_best: bool) -> Result<(), EngineError> {
+        Ok(())
+    }
+    /// `resume_model_if_exist`: the epoch to start from (0 when there is no checkpoint).
+    fn resume(&mut self, _dir: &Path) -> Result<usize, EngineError> {
+        Ok(0)
+    }
+    /// `load_model(directory, epoch)` for evaluation.
+    fn load(&mut self, _dir: &Path, _epoch: Option<usize>) -> Result<(), EngineError> {
+        log_println!("Note that load_model() is skipped as no pretrained model is given");
+        Ok(())
+    }
+}
+
+/// Picks `cuda:0` when CUDA is available and USE_CUDA, as Dassl does.
+pub fn select_device(cfg: &Config) -> Result<Device, EngineError> {
+    Ok(if cfg.bool("USE_CUDA")? && tch::Cuda::is_available() { Device::Cuda(0) } else { Device::Cpu })
+}
+
+/// Human-readable device for result.json.
+pub fn device_name(device: Device) -> String {
+    match device {
+        Device::Cuda(i) => format!("cuda:{i}"),
+        Device::Cpu => "cpu".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A runnable trainer: data, evaluator, loop state and the learner.
+pub struct Engine<L: Learner> {
+    cfg: Config,
+    pub dm: DataManager,
+    pub learner: L,
+    evaluator: Box<dyn Evaluator>,
+    device: Device,
+    start_epoch: usize,
+    max_epoch: usize,
+    output_dir: PathBuf,
+    best_result: f64,
+    epochs_run: usize,
+    epoch: usize,
+    time_start: Instant,
+    writer: Option<EventWriter>,
+}
+
+impl<L: Learner> std::fmt::Debug for Engine<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("device", &self.device).field("max_epoch", &self.max_epoch).finish_non_exhaustive()
+    }
+}
+
+impl<L: Learner> Engine<L> {
+    /// `SimpleTrainer.__init__` once the data manager and the learner exist.
+    pub fn new(cfg: &Config, dm: DataManager, learner: L, device: Device) -> Result<Self, EngineError> {
+        let name = cfg.str("TEST.EVALUATOR")?;
+        let entry = EvaluatorEntry::get(name)?;
+        if cfg.bool("VERBOSE")? {
+            log_println!("Loading evaluator: {}", entry.name);
+        }
+        let evaluator = (entry.build)(cfg, dm.lab2cname())?;
+        Ok(Engine {
+            cfg: cfg.clone(),
+            dm,
+            learner,
+            evaluator,
+            device,
+            start_epoch: 0,
+            max_epoch: usize::try_from(cfg.int("OPTIM.MAX_EPOCH")?.max(0)).unwrap_or(0),
+            output_dir: PathBuf::from(cfg.str("OUTPUT_DIR")?),
+            best_result: f64::NEG_INFINITY,
+            epochs_run: 0,
+            epoch: 0,
+            time_start: Instant::now(),
+            writer: None,
+        })
+    }
+
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    fn run_epoch(&mut self, epoch: usize) -> Result<(), EngineError> {
+        self.learner.set_train(true);
+        let print_freq = usize::try_from(self.cfg.int("TRAIN.PRINT_FREQ")?.max(1)).unwrap_or(1);
+        let loader = self.dm.train_loader_x();
+        let num_batches = loader.len();
+        let mut losses = MetricMeter::default();
+        let mut batch_time = AverageMeter::default();
+        let mut data_time = AverageMeter::default();
+        let mut end = Instant::now();
+        for (batch_idx, batch) in loader.epoch(epoch).enumerate() {
+            let batch = batch?;
+            data_time.update(end.elapsed().as_secs_f64());
+            let step = Step { epoch, batch_idx, num_batches };
+            let loss_summary = self.learner.forward_backward(&batch, step)?;
+            batch_time.update(end.elapsed().as_secs_f64());
+            losses.update(&loss_summary);
+            let n_iter = (epoch * num_batches + batch_idx) as i64;
+            let lr = self.learner.current_lr();
+            if let Some(w) = self.writer.as_mut() {
+                for (name, v) in &loss_summary {
+                    let _ = w.scalar(&format!("train/{name}"), *v as f32, n_iter);
+                }
+                let _ = w.scalar("train/lr", lr as f32, n_iter);
+            }
+            if (batch_idx + 1) % print_freq == 0 || num_batches < print_freq {
+                let remaining = num_batches - batch_idx - 1 + (self.max_epoch - epoch - 1) * num_batches;
+                let eta = timedelta((batch_time.avg() * remaining as f64) as u64);
+                log_println!(
+                    "epoch [{}/{}] batch [{}/{}] time {:.3} ({:.3}) data {:.3} ({:.3}) {} lr {} eta {}",
+                    epoch + 1,
+                    self.max_epoch,
+                    batch_idx + 1,
+                    num_batches,
+                    batch_time.val,
+                    batch_time.avg(),
+                    data_time.val,
+                    data_time.avg(),
+                    losses,
+                    py_exp4(self.learner.current_lr()),
+                    eta
+                );
+            }
+            end = Instant::now();
+        }
+        Ok(())
+    }
+
+    fn after_epoch(&mut self, epoch: usize) -> Result<(), EngineError> {
+        let last_epoch = epoch + 1 == self.max_epoch;
+        let do_test = !self.cfg.bool("TEST.NO_TEST")?;
+        let freq = self.cfg.int("TRAIN.CHECKPOINT_FREQ")?;
+        let meet_freq = freq > 0 && (epoch as i64 + 1) % freq == 0;
+        if do_test && self.cfg.str("TEST.FINAL_MODEL")? == "best_val" {
+            let report = self.evaluate(Some("val"))?.1;
+            if report.accuracy > self.best_result {
+                self.best_result = report.accuracy;
+                let dir = self.output_dir.clone();
+                self.learner.save(&dir, epoch, Some(report.accuracy), true)?;
+            }
+        }
+        if meet_freq || last_epoch {
+            let dir = self.output_dir.clone();
+            self.learner.save(&dir, epoch, None, false)?;
+        }
+        Ok(())
+    }
+
+    /// Runs the evaluation loop; returns the split used and the report.
+    fn evaluate(&mut self, split: Option<&str>) -> Result<(String, EvalReport), EngineError> {
+        self.learner.set_train(false);
+        self.evaluator.reset();
+        let requested = match split {
+            Some(s) => s.to_string(),
+            None => self.cfg.str("TEST.SPLIT")?.to_string(),
+        };
+        let use_val = requested == "val" && self.dm.val_loader().is_some();
+        let split = if use_val { "val" } else { "test" };
+        log_println!("Evaluate on the *{split}* set");
+        let loader = if use_val { self.dm.val_loader().expect("checked above") } else { self.dm.test_loader() };
+        let num_classes = self.dm.num_classes();
+        for batch in loader.epoch(0) {
+            let batch = batch?;
+            let logits = tch::no_grad(|| {
+                let images = batch.images.to_device(self.device);
+                self.learner.inference(&images)
+            })?;
+            let scores: Vec<f32> = Vec::<f32>::try_from(logits.to_kind(tch::Kind::Float).to_device(Device::Cpu).flatten(0, -1))?;
+            let labels: Vec<i64> = Vec::<i64>::try_from(&batch.labels)?;
+            let labels: Vec<usize> = labels.into_iter().map(|l| l as usize).collect();
+            self.evaluator.process(&scores, num_classes, &labels);
+        }
+        let report = self.evaluator.evaluate();
+        log_println!("{}", report.text().trim_end());
+        let epoch = self.epoch as i64;
+        if let Some(w) = self.writer.as_mut() {
+            let _ = w.scalar(&format!("{split}/accuracy"), report.accuracy as f32, epoch);
+            let _ = w.scalar(&format!("{split}/error_rate"), report.error_rate as f32, epoch);
+            let _ = w.scalar(&format!("{split}/macro_f1"), report.macro_f1 as f32, epoch);
+        }
+        Ok((split.to_string(), report))
+    }
+
+    /// The final evaluation: prints the result block, writes result.json (and the
+    /// confusion matrix when asked).
+    fn final_test(&mut self, split: Option<&str>) -> Result<f64, EngineError> {
+        let (_, report) = self.evaluate(split)?;
+        let io = |path: PathBuf| move |source| EngineError::Io { path, source };
+        if let Some(csv) = report.cmat_csv() {
+            let path = self.output_dir.join("cmat.csv");
+            crate::fsutil::write_atomic(&path, csv.as_bytes()).map_err(io(path.clone()))?;
+            log_println!("Confusion matrix is saved to {}", path.display());
+        }
+        let result = RunResult::new(&self.cfg, &report, self.epochs_run, self.time_start.elapsed().as_secs_f64(), &device_name(self.device));
+        result.write(&self.output_dir).map_err(io(self.output_dir.join(super::result::RESULT_FILE)))?;
+        Ok(report.accuracy)
+    }
+}
+
+impl<L: Learner> Trainer for Engine<L> {
+    fn train(&mut self) -> Result<(), EngineError> {
+        // before_train
+        let resume_dir = match self.cfg.str("RESUME")? {
+            "" => self.output_dir.clone(),
+            dir => PathBuf::from(dir),
+        };
+        self.start_epoch = self.learner.resume(&resume_dir)?;
+        let tb = self.output_dir.join("tensorboard");
+        self.writer = Some(EventWriter::create(&tb).map_err(|source| EngineError::Io { path: tb, source })?);
+        self.time_start = Instant::now();
+        for epoch in self.start_epoch..self.max_epoch {
+            self.epoch = epoch;
+            self.run_epoch(epoch)?;
+            self.epochs_run += 1;
+            self.after_epoch(epoch)?;
+        }
+        // after_train
+        log_println!("Finish training");
+        if !self.cfg.bool("TEST.NO_TEST")? {
+            if self.cfg.str("TEST.FINAL_MODEL")? == "best_val" {
+                log_println!("Deploy the model with the best val performance");
+                let dir = self.output_dir.clone();
+                self.learner.load(&dir, None)?;
+            } else {
+                log_println!("Deploy the last-epoch model");
+            }
+            self.final_test(None)?;
+        }
+        log_println!("Elapsed: {}", timedelta(self.time_start.elapsed().as_secs_f64().round() as u64));
+        Ok(())
+    }
+
+    fn test(&mut self, split: Option<&str>) -> Result<f64, EngineError> {
+        self.final_test(split)
+    }
+
+    fn load_model(&mut self, directory: &Path, epoch: Option<usize>) -> Result<(), EngineError> {
+        if directory.as_os_str().is_empty() {
+            log_println!("Note that load_model() is skipped as no pretrained model is given");
+            return Ok(());
+        }
+        self.learner.load(directory, epoch)
+    }
+}

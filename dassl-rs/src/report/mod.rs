@@ -1,0 +1,377 @@
+//! Reports over a sweep's output folder (`dassl report OUTPUT`): mean and population std
+//! over seeds per (trainer variant, backbone, dataset, shots), as CoOp's
+//! parse_test_res.py computes them; per-shot averages over datasets; CoCoOp's base-to-new
+//! table with harmonic means; the domain-generalization table; the published numbers
+//! beside each cell; and the few-shot curves of CoOp's Figure 3.
+
+pub mod format;
+pub mod paper;
+pub mod plot;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::engine::result::RunResult;
+use crate::errors::ReportError;
+use crate::sweep::{Manifest, Role};
+pub use paper::Paper;
+
+/// One complete run, as the tables need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub label: String,
+    pub backbone: String,
+    pub dataset: String,
+    pub shots: i64,
+    pub seed: Option<i64>,
+    pub role: Role,
+    /// The dataset the evaluated model was trained on (dg and base2new evaluations).
+    pub source: Option<String>,
+    pub accuracy: f64,
+}
+
+/// Every complete run of every manifest in `output` (a run listed by two manifests
+/// counts once).
+pub fn collect(output: &Path) -> Result<Vec<Record>, ReportError> {
+    let manifests = Manifest::read_all(output).map_err(|e| ReportError::BadFile {
+        path: output.into(),
+        reason: e.to_string(),
+    })?;
+    if manifests.is_empty() {
+        return Err(ReportError::NoManifest {
+            path: output.into(),
+        });
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for m in &manifests {
+        let dg_source = m
+            .runs
+            .iter()
+            .find(|r| r.meta.role == Role::Source)
+            .map(|r| r.meta.dataset.clone());
+        for r in &m.runs {
+            // Read the folder beside the manifest, so a moved output folder still reports.
+            let dir = output.join(&r.dir);
+            let Some(res) = RunResult::read(&dir) else {
+                continue;
+            };
+            if res.config_hash != r.config_hash || !seen.insert((r.dir.clone(), r.key.clone())) {
+                continue;
+            }
+            let source = r.meta.source.clone().or_else(|| {
+                if r.meta.role == Role::Target {
+                    dg_source.clone()
+                } else {
+                    None
+                }
+            });
+            out.push(Record {
+                label: r.meta.label.clone(),
+                backbone: r.meta.backbone.clone(),
+                dataset: r.meta.dataset.clone(),
+                shots: r.meta.shots,
+                seed: r.meta.seed,
+                role: r.meta.role,
+                source,
+                accuracy: res.accuracy,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Mean, population std (NumPy's default, as parse_test_res.py) and count.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Stat {
+    pub mean: f64,
+    pub std: f64,
+    pub n: usize,
+    /// parse_test_res.py --ci95: 1.96 * std / sqrt(n).
+    pub ci95: f64,
+}
+
+pub fn stat(values: &[f64]) -> Stat {
+    let n = values.len();
+    if n == 0 {
+        return Stat {
+            mean: f64::NAN,
+            std: f64::NAN,
+            n: 0,
+            ci95: f64::NAN,
+        };
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+    Stat {
+        mean,
+        std,
+        n,
+        ci95: 1.96 * std / (n as f64).sqrt(),
+    }
+}
+
+/// 2BN/(B+N), CoCoOp's H.
+pub fn harmonic(b: f64, n: f64) -> f64 {
+    if b + n == 0.0 {
+        0.0
+    } else {
+        2.0 * b * n / (b + n)
+    }
+}
+
+/// A few-shot cell: one (variant, backbone, dataset, shots) over seeds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    pub method: String,
+    pub backbone: String,
+    pub dataset: String,
+    pub shots: i64,
+    pub stat: Stat,
+    pub paper: Option<f64>,
+}
+
+/// The mean over datasets of a (variant, backbone, shots); `datasets` counted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AvgRow {
+    pub method: String,
+    pub backbone: String,
+    pub shots: i64,
+    pub mean: f64,
+    pub datasets: usize,
+    pub paper: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct B2nRow {
+    pub method: String,
+    pub backbone: String,
+    /// A dataset, or `Average` (mean base, mean new, and H of those means, as CoCoOp).
+    pub dataset: String,
+    pub base: Stat,
+    pub new: Stat,
+    pub harmonic: f64,
+    /// Published (base, new, H).
+    pub paper: Option<(f64, f64, f64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DgRow {
+    pub method: String,
+    pub backbone: String,
+    pub source: String,
+    /// A target dataset, the source itself, or `Average` (over the targets only).
+    pub target: String,
+    pub stat: Stat,
+    pub paper: Option<f64>,
+}
+
+/// All tables of an output folder.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    pub fewshot: Vec<Row>,
+    pub fewshot_average: Vec<AvgRow>,
+    pub base2new: Vec<B2nRow>,
+    pub dg: Vec<DgRow>,
+}
+
+type Key4 = (String, String, String, i64);
+type Key3 = (String, String, String);
+
+pub fn build(records: &[Record], paper: &Paper) -> Report {
+    let mut rep = Report::default();
+    // Few-shot rows.
+    let mut cells: BTreeMap<Key4, Vec<f64>> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.role == Role::Fewshot) {
+        cells
+            .entry((
+                r.label.clone(),
+                r.backbone.clone(),
+                r.dataset.clone(),
+                r.shots,
+            ))
+            .or_default()
+            .push(r.accuracy);
+    }
+    for ((method, backbone, dataset, shots), v) in &cells {
+        let paper = paper.fewshot(method, backbone, dataset, *shots);
+        rep.fewshot.push(Row {
+            method: method.clone(),
+            backbone: backbone.clone(),
+            dataset: dataset.clone(),
+            shots: *shots,
+            stat: stat(v),
+            paper,
+        });
+    }
+    rep.fewshot.sort_by(|a, b| {
+        (&a.method, &a.backbone, &a.dataset, a.shots).cmp(&(
+            &b.method,
+            &b.backbone,
+            &b.dataset,
+            b.shots,
+        ))
+    });
+    let mut avg: BTreeMap<(String, String, i64), Vec<&Row>> = BTreeMap::new();
+    for r in &rep.fewshot {
+        avg.entry((r.method.clone(), r.backbone.clone(), r.shots))
+            .or_default()
+            .push(r);
+    }
+    for ((method, backbone, shots), rows) in avg {
+        let means: Vec<f64> = rows.iter().map(|r| r.stat.mean).collect();
+        let paper_vals: Option<Vec<f64>> = rows.iter().map(|r| r.paper).collect();
+        rep.fewshot_average.push(AvgRow {
+            mean: stat(&means).mean,
+            datasets: rows.len(),
+            paper: paper_vals.map(|p| stat(&p).mean),
+            method,
+            backbone,
+            shots,
+        });
+    }
+    // Base to new.
+    let mut b2n: BTreeMap<Key3, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for r in records
+        .iter()
+        .filter(|r| matches!(r.role, Role::Base | Role::New))
+    {
+        let e = b2n
+            .entry((r.label.clone(), r.backbone.clone(), r.dataset.clone()))
+            .or_default();
+        if r.role == Role::Base {
+            e.0.push(r.accuracy)
+        } else {
+            e.1.push(r.accuracy)
+        }
+    }
+    let mut per_method: BTreeMap<(String, String), Vec<(f64, f64)>> = BTreeMap::new();
+    for ((method, backbone, dataset), (b, n)) in &b2n {
+        let (bs, ns) = (stat(b), stat(n));
+        if bs.n > 0 && ns.n > 0 {
+            per_method
+                .entry((method.clone(), backbone.clone()))
+                .or_default()
+                .push((bs.mean, ns.mean));
+        }
+        rep.base2new.push(B2nRow {
+            method: method.clone(),
+            backbone: backbone.clone(),
+            dataset: dataset.clone(),
+            harmonic: harmonic(bs.mean, ns.mean),
+            base: bs,
+            new: ns,
+            paper: paper.base2new(method, backbone, dataset),
+        });
+    }
+    for ((method, backbone), pairs) in per_method {
+        if pairs.len() < 2 {
+            continue;
+        }
+        let b = stat(&pairs.iter().map(|p| p.0).collect::<Vec<_>>());
+        let n = stat(&pairs.iter().map(|p| p.1).collect::<Vec<_>>());
+        rep.base2new.push(B2nRow {
+            harmonic: harmonic(b.mean, n.mean),
+            base: Stat {
+                std: f64::NAN,
+                ci95: f64::NAN,
+                ..b
+            },
+            new: Stat {
+                std: f64::NAN,
+                ci95: f64::NAN,
+                ..n
+            },
+            paper: paper.base2new(&method, &backbone, "Average"),
+            method,
+            backbone,
+            dataset: "Average".into(),
+        });
+    }
+    // Domain generalization.
+    let mut dg: BTreeMap<(String, String, String, String), Vec<f64>> = BTreeMap::new();
+    for r in records
+        .iter()
+        .filter(|r| matches!(r.role, Role::Source | Role::Target))
+    {
+        let source = if r.role == Role::Source {
+            r.dataset.clone()
+        } else {
+            r.source.clone().unwrap_or_default()
+        };
+        dg.entry((
+            r.label.clone(),
+            r.backbone.clone(),
+            source,
+            r.dataset.clone(),
+        ))
+        .or_default()
+        .push(r.accuracy);
+    }
+    let mut targets: BTreeMap<(String, String, String), Vec<f64>> = BTreeMap::new();
+    for ((method, backbone, source, target), v) in &dg {
+        let s = stat(v);
+        if target != source {
+            targets
+                .entry((method.clone(), backbone.clone(), source.clone()))
+                .or_default()
+                .push(s.mean);
+        }
+        rep.dg.push(DgRow {
+            paper: paper.dg(method, backbone, source, target),
+            method: method.clone(),
+            backbone: backbone.clone(),
+            source: source.clone(),
+            target: target.clone(),
+            stat: s,
+        });
+    }
+    for ((method, backbone, source), means) in targets {
+        if means.len() < 2 {
+            continue;
+        }
+        let s = stat(&means);
+        rep.dg.push(DgRow {
+            paper: paper.dg(&method, &backbone, &source, "Average"),
+            stat: Stat {
+                std: f64::NAN,
+                ci95: f64::NAN,
+                ..s
+            },
+            method,
+            backbone,
+            source,
+            target: "Average".into(),
+        });
+    }
+    rep
+}
+
+impl Report {
+    pub fn is_empty(&self) -> bool {
+        self.fewshot.is_empty() && self.base2new.is_empty() && self.dg.is_empty()
+    }
+}
+
+/// Writes `reports/summary.{md,csv,json}` and, with few-shot rows, `reports/fewshot.svg`
+/// into the output folder (what `dassl run` and the Slurm report job leave behind).
+pub fn save(output: &Path, rep: &Report) -> Result<(), ReportError> {
+    let dir = output.join("reports");
+    let cols = format::Columns::default();
+    for (name, text) in [
+        ("summary.md", format::markdown(rep, cols)),
+        ("summary.csv", format::csv(rep, cols)),
+        ("summary.json", format::json(rep)),
+    ] {
+        let path = dir.join(name);
+        crate::fsutil::write_atomic(&path, text.as_bytes())
+            .map_err(|source| ReportError::Io { path, source })?;
+    }
+    plot::write(rep, &dir.join("fewshot.svg"))?;
+    Ok(())
+}

@@ -1,0 +1,410 @@
+//! Executing one run: lock, skip when complete, start the run process, retry, record.
+//!
+//! The same code serves the local executor, its per-run wrapper processes and Slurm array
+//! tasks, so every executor follows the same skip and resume rules.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::manifest::{is_complete, log_path, write_state, Manifest, RunLock, RunState, RunStatus};
+use crate::errors::SweepError;
+
+/// The program a run is: by default this executable with `train ...`; tests launch
+/// stand-in scripts.
+#[derive(Debug, Clone)]
+pub struct ExecCtx {
+    pub program: std::path::PathBuf,
+    pub retries: u32,
+    /// Set by Ctrl-C: no new attempt starts, the running one is asked to stop.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// Exit status of a wrapper whose run is locked by another process.
+pub const EXIT_BUSY: i32 = 75;
+/// Exit status after an interrupt (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// How one run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Done {
+        skipped: bool,
+        seconds: f64,
+    },
+    Failed {
+        cause: String,
+        retryable: bool,
+    },
+    Interrupted,
+    /// Another process holds the run's lock.
+    Busy,
+}
+
+impl Outcome {
+    /// Exit status of a wrapper or Slurm task.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Outcome::Done { .. } => 0,
+            Outcome::Failed {
+                retryable: false, ..
+            } => 2,
+            Outcome::Failed { .. } => 1,
+            Outcome::Interrupted => EXIT_INTERRUPTED,
+            Outcome::Busy => EXIT_BUSY,
+        }
+    }
+}
+
+/// Runs manifest run `index`, retrying failed attempts. With `wait_for_lock` it waits
+/// for another holder (Slurm tasks), otherwise it returns [`Outcome::Busy`].
+pub fn execute(
+    ctx: &ExecCtx,
+    m: &Manifest,
+    index: usize,
+    device: Option<&str>,
+    wait_for_lock: bool,
+) -> Result<Outcome, SweepError> {
+    let run = &m.runs[index];
+    let out = &m.output;
+    let _lock = if wait_for_lock {
+        RunLock::acquire(out, &run.key)?
+    } else {
+        match RunLock::try_acquire(out, &run.key)? {
+            Some(l) => l,
+            None => return Ok(Outcome::Busy),
+        }
+    };
+    if is_complete(out, run) {
+        return Ok(Outcome::Done {
+            skipped: true,
+            seconds: 0.0,
+        });
+    }
+    if let Some(a) = run.after {
+        if !is_complete(out, &m.runs[a]) {
+            let cause = format!("the model it evaluates ({}) is not complete", m.runs[a].dir);
+            record(
+                out,
+                &run.key,
+                RunStatus::Failed,
+                0,
+                Some(cause.clone()),
+                None,
+                false,
+                device,
+                None,
+            )?;
+            return Ok(Outcome::Failed {
+                cause,
+                retryable: true,
+            });
+        }
+    }
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        if ctx.stop.load(Ordering::SeqCst) {
+            return Ok(Outcome::Interrupted);
+        }
+        let started = chrono::Local::now().to_rfc3339();
+        record(
+            out,
+            &run.key,
+            RunStatus::Running,
+            attempt,
+            None,
+            None,
+            true,
+            device,
+            Some(&started),
+        )?;
+        let t0 = Instant::now();
+        let (status, tail) = run_once(ctx, m, index, device, attempt)?;
+        let secs = t0.elapsed().as_secs_f64();
+        let code = status.code();
+        if ctx.stop.load(Ordering::SeqCst) && !status.success() {
+            record(
+                out,
+                &run.key,
+                RunStatus::Interrupted,
+                attempt,
+                Some("interrupted".into()),
+                code,
+                true,
+                device,
+                Some(&started),
+            )?;
+            return Ok(Outcome::Interrupted);
+        }
+        let (cause, retryable) = if status.success() {
+            if is_complete(out, run) {
+                let mut s = new_state(RunStatus::Done, attempt, None, code, true, device, &started);
+                s.finished = Some(chrono::Local::now().to_rfc3339());
+                s.seconds = Some(secs);
+                write_state(out, &run.key, &s)?;
+                return Ok(Outcome::Done {
+                    skipped: false,
+                    seconds: secs,
+                });
+            }
+            (
+                format!(
+                    "exited 0 without a result.json carrying config hash {}",
+                    &run.config_hash[..12.min(run.config_hash.len())]
+                ),
+                true,
+            )
+        } else {
+            classify(status, &tail)
+        };
+        let last = !retryable || attempt > ctx.retries;
+        let status_now = if last {
+            RunStatus::Failed
+        } else {
+            RunStatus::Running
+        };
+        let mut s = new_state(
+            status_now,
+            attempt,
+            Some(cause.clone()),
+            code,
+            retryable,
+            device,
+            &started,
+        );
+        s.finished = Some(chrono::Local::now().to_rfc3339());
+        s.seconds = Some(secs);
+        write_state(out, &run.key, &s)?;
+        if last {
+            return Ok(Outcome::Failed { cause, retryable });
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn new_state(
+    status: RunStatus,
+    attempts: u32,
+    cause: Option<String>,
+    exit_code: Option<i32>,
+    retryable: bool,
+    device: Option<&str>,
+    started: &str,
+) -> RunState {
+    RunState {
+        status,
+        attempts,
+        cause,
+        exit_code,
+        retryable,
+        device: device.map(str::to_string),
+        pid: std::process::id(),
+        host: super::manifest::host(),
+        started: started.to_string(),
+        finished: None,
+        seconds: None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    out: &Path,
+    key: &str,
+    status: RunStatus,
+    attempts: u32,
+    cause: Option<String>,
+    code: Option<i32>,
+    retryable: bool,
+    device: Option<&str>,
+    started: Option<&str>,
+) -> Result<(), SweepError> {
+    let now = chrono::Local::now().to_rfc3339();
+    write_state(
+        out,
+        key,
+        &new_state(
+            status,
+            attempts,
+            cause,
+            code,
+            retryable,
+            device,
+            started.unwrap_or(&now),
+        ),
+    )
+}
+
+/// One attempt: the run's output goes to `.dassl/logs/<key>.log`; returns its exit
+/// status and the tail of what it printed in this attempt.
+fn run_once(
+    ctx: &ExecCtx,
+    m: &Manifest,
+    index: usize,
+    device: Option<&str>,
+    attempt: u32,
+) -> Result<(ExitStatus, String), SweepError> {
+    let run = &m.runs[index];
+    let log = log_path(&m.output, &run.key);
+    let io = |source| SweepError::Io {
+        path: log.clone(),
+        source,
+    };
+    std::fs::create_dir_all(log.parent().expect("log files live in a folder")).map_err(io)?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .map_err(io)?;
+    let start = f.seek(SeekFrom::End(0)).map_err(io)?;
+    writeln!(
+        f,
+        "=== attempt {attempt} at {} on {}: {} {}",
+        chrono::Local::now().to_rfc3339(),
+        device.unwrap_or("default device"),
+        ctx.program.display(),
+        run.args.join(" ")
+    )
+    .map_err(io)?;
+    let mut cmd = Command::new(&ctx.program);
+    cmd.args(&run.args)
+        .current_dir(&m.cwd)
+        .env("DASSL_RUN_CONFIG_HASH", &run.config_hash)
+        .env("DASSL_RUN_KEY", &run.key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(f.try_clone().map_err(io)?))
+        .stderr(Stdio::from(f.try_clone().map_err(io)?));
+    if let Some(d) = device {
+        cmd.env("CUDA_VISIBLE_DEVICES", if d == "cpu" { "" } else { d });
+    }
+    let status = match cmd.spawn() {
+        Ok(child) => wait_interruptible(child, &ctx.stop).map_err(io)?,
+        Err(e) => {
+            writeln!(f, "cannot start {}: {e}", ctx.program.display()).map_err(io)?;
+            return Err(SweepError::Io {
+                path: ctx.program.clone(),
+                source: e,
+            });
+        }
+    };
+    let mut tail = String::new();
+    let mut r = std::fs::File::open(&log).map_err(io)?;
+    let len = r.seek(SeekFrom::End(0)).map_err(io)?;
+    r.seek(SeekFrom::Start(start.max(len.saturating_sub(16 * 1024))))
+        .map_err(io)?;
+    let mut bytes = Vec::new();
+    r.read_to_end(&mut bytes).map_err(io)?;
+    tail.push_str(&String::from_utf8_lossy(&bytes));
+    Ok((status, tail))
+}
+
+/// Waits for `child`; after `stop` is set it forwards SIGINT once (the run saves nothing
+/// half-way: it resumes from its last checkpoint) and kills it if it is still there
+/// after a grace period.
+pub fn wait_interruptible(mut child: Child, stop: &AtomicBool) -> std::io::Result<ExitStatus> {
+    let mut interrupted_at: Option<Instant> = None;
+    loop {
+        if let Some(s) = child.try_wait()? {
+            return Ok(s);
+        }
+        if stop.load(Ordering::SeqCst) {
+            match interrupted_at {
+                None => {
+                    // The terminal already sent SIGINT to the whole group when Ctrl-C was
+                    // typed; this covers `kill -INT <sweep>` alone.
+                    let _ = Command::new("kill")
+                        .args(["-INT", &child.id().to_string()])
+                        .stderr(Stdio::null())
+                        .status();
+                    interrupted_at = Some(Instant::now());
+                }
+                Some(t) if t.elapsed() > Duration::from_secs(30) => {
+                    let _ = child.kill();
+                }
+                _ => {}
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The cause of a failed attempt, and whether trying again can help.
+pub fn classify(status: ExitStatus, tail: &str) -> (String, bool) {
+    use std::os::unix::process::ExitStatusExt;
+    let lower = tail.to_lowercase();
+    let last = tail
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("=== attempt"))
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect::<String>();
+    let what = if lower.contains("out of memory") || lower.contains("outofmemory") {
+        "out of memory"
+    } else if lower.contains("nan")
+        && (lower.contains("loss") || lower.contains("not finite") || lower.contains("non-finite"))
+    {
+        "NaN or infinite loss"
+    } else {
+        ""
+    };
+    let base = match (status.code(), status.signal()) {
+        (Some(2), _) => {
+            return (
+                format!("config or usage error (exit 2, not retried): {last}"),
+                false,
+            )
+        }
+        (Some(c), _) => format!("exit {c}"),
+        (None, Some(9)) => {
+            "killed by signal 9 (SIGKILL: out of host memory, or killed by hand)".into()
+        }
+        (None, Some(s)) => format!("killed by signal {s}"),
+        _ => "ended without status".into(),
+    };
+    let mut cause = base;
+    if !what.is_empty() {
+        cause.push_str(": ");
+        cause.push_str(what);
+    }
+    if !last.is_empty() {
+        cause.push_str(": ");
+        cause.push_str(&last);
+    }
+    (cause, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn causes_name_the_failure() {
+        let (c, r) = classify(
+            ExitStatus::from_raw(1 << 8),
+            "step 3\nRuntimeError: CUDA out of memory. Tried to allocate\n",
+        );
+        assert!(
+            r && c.starts_with("exit 1: out of memory: RuntimeError: CUDA out of memory"),
+            "{c}"
+        );
+        let (c, r) = classify(
+            ExitStatus::from_raw(2 << 8),
+            "error: non-existent config key: X\n",
+        );
+        assert!(
+            !r && c.contains("not retried") && c.contains("non-existent config key"),
+            "{c}"
+        );
+        let (c, _) = classify(ExitStatus::from_raw(1 << 8), "loss is NaN at epoch 2\n");
+        assert!(c.contains("NaN"), "{c}");
+        let (c, r) = classify(ExitStatus::from_raw(9), "");
+        assert!(r && c.contains("signal 9"), "{c}");
+    }
+}

@@ -1,0 +1,629 @@
+//! Expanding a sweep file into runs: the cartesian product, CoOp's epoch rule, output
+//! folders named as CoOp's scripts name them, and each run's key and config hash.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::spec::{
+    opts_list, variant_lists, DatasetRef, EpochRule, Protocol, SweepSpec, TrainerSpec,
+};
+use crate::errors::SweepError;
+
+/// What a run's resolved config says, as `dassl train` would resolve it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    /// `Config::run_hash()`: `result.json` must carry the same one.
+    pub config_hash: String,
+    /// DATASET.NAME (report rows use it, as the published tables do).
+    pub dataset: String,
+    /// MODEL.BACKBONE.NAME.
+    pub backbone: String,
+    /// OPTIM.MAX_EPOCH: the checkpoint an evaluation run loads.
+    pub max_epoch: i64,
+}
+
+/// Resolves a run's `train ...` arguments into its config without starting it. The CLI's
+/// resolver calls `setup_cfg` exactly as the run will; tests use stand-ins.
+pub trait Resolver {
+    /// `Err` carries the message the run would fail with (a config error, exit 2).
+    fn resolve(&self, args: &[String]) -> Result<Resolved, String>;
+}
+
+/// Which part of a protocol a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Fewshot,
+    /// Base2new: trained (and tested) on the base classes.
+    Base,
+    /// Base2new: the base model tested on the new classes.
+    New,
+    /// Dg: trained and tested on the source dataset.
+    Source,
+    /// Dg: the source model tested on a target dataset.
+    Target,
+}
+
+/// What reports need to know about a run besides its result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMeta {
+    pub trainer: String,
+    /// Row label in reports ("trainer variant"), e.g. `CoOp_end`.
+    pub label: String,
+    /// Trainer config stem after the epoch rule, e.g. `rn50_ep50`.
+    pub cfg: String,
+    pub backbone: String,
+    /// DATASET.NAME.
+    pub dataset: String,
+    /// Dataset config stem (folder names).
+    pub dataset_key: String,
+    /// 0 for runs that ignore shots (zero-shot CLIP).
+    pub shots: i64,
+    pub seed: Option<i64>,
+    pub role: Role,
+    /// DATASET.NAME of the dataset the evaluated model was trained on (dg, base2new).
+    pub source: Option<String>,
+    pub variant: Vec<(String, String)>,
+    pub max_epoch: i64,
+}
+
+/// One run of a sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunPlan {
+    /// Hash of the config hash and the evaluation flags: the run's identity (locks, state).
+    pub key: String,
+    pub config_hash: String,
+    /// Output folder relative to the sweep's output folder.
+    pub dir: String,
+    /// The run's arguments after the program (`train --root ...`).
+    pub args: Vec<String>,
+    /// Index of the run whose model this run evaluates; it must be complete first.
+    pub after: Option<usize>,
+    pub meta: RunMeta,
+}
+
+/// Everything expansion needs besides the spec.
+#[derive(Debug, Clone)]
+pub struct PlanInput<'a> {
+    pub spec: &'a SweepSpec,
+    pub spec_path: &'a Path,
+    /// Trainers to run (from `--trainer`, else all the spec lists).
+    pub trainers: Vec<String>,
+    pub root: String,
+    /// Absolute output folder (run folders are passed to runs as absolute paths).
+    pub output: PathBuf,
+    /// Extra KEY VALUE opts from the command line, after the spec's.
+    pub extra_opts: Vec<String>,
+}
+
+/// What a trainer does with the sweep axes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Traits {
+    pub ignores_shots: bool,
+    pub ignores_seeds: bool,
+    pub eval_only: bool,
+}
+
+/// Built-in behaviour of the registered trainers; a sweep file can override each field.
+pub fn traits(trainer: &str, t: &TrainerSpec) -> Traits {
+    let zero_shot = matches!(trainer, "ZeroshotCLIP" | "ZeroshotCLIP2");
+    Traits {
+        ignores_shots: t.ignores_shots.unwrap_or(zero_shot),
+        ignores_seeds: t.ignores_seeds.unwrap_or(zero_shot),
+        eval_only: t.eval_only.unwrap_or(zero_shot),
+    }
+}
+
+/// COOP.md's rule: the config stem a shot count trains with.
+pub fn epoch_config(base: &str, shots: i64, dataset_key: &str, rule: EpochRule) -> String {
+    if rule == EpochRule::None {
+        return base.to_string();
+    }
+    let epochs = if dataset_key == "imagenet" || shots <= 1 {
+        Some(50)
+    } else if shots <= 4 {
+        Some(100)
+    } else {
+        None
+    };
+    match epochs {
+        None => base.to_string(),
+        Some(e) => match base.strip_suffix("_ctxv1") {
+            Some(stem) => format!("{stem}_ep{e}_ctxv1"),
+            None => format!("{base}_ep{e}"),
+        },
+    }
+}
+
+/// Short names in folder tags, as CoOp's `nctx16_cscFalse_ctpend`.
+pub fn short_name(key: &str) -> String {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    match last {
+        "N_CTX" => "nctx".into(),
+        "CSC" => "csc".into(),
+        "CLASS_TOKEN_POSITION" => "ctp".into(),
+        other => other.to_lowercase().replace('_', ""),
+    }
+}
+
+/// Keeps folder names portable: path separators and spaces become `-`.
+fn path_safe(v: &str) -> String {
+    v.chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_whitespace() {
+                '-'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// CoOp's main.sh always passes these three, so its folders always carry them.
+const COOP_DEFAULTS: [(&str, &str); 3] = [
+    ("TRAINER.COOP.N_CTX", "16"),
+    ("TRAINER.COOP.CSC", "False"),
+    ("TRAINER.COOP.CLASS_TOKEN_POSITION", "end"),
+];
+
+/// Every combination of the variant lists, in file order (the last key varies fastest).
+pub fn cartesian(lists: &[(String, Vec<String>)]) -> Vec<Vec<(String, String)>> {
+    let mut out: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for (key, values) in lists {
+        out = out
+            .into_iter()
+            .flat_map(|prefix| {
+                values.iter().map(move |v| {
+                    let mut p = prefix.clone();
+                    p.push((key.clone(), v.clone()));
+                    p
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+fn label_for(trainer: &str, t: &TrainerSpec, variant: &[(String, String)]) -> String {
+    if let Some(tpl) = &t.label {
+        let mut s = tpl.replace("{trainer}", trainer);
+        for (k, v) in variant {
+            s = s.replace(&format!("{{{}}}", short_name(k)), v);
+        }
+        return s;
+    }
+    if trainer == "CoOp" {
+        let get = |k: &str| {
+            variant
+                .iter()
+                .find(|(kk, _)| kk == k)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or("")
+        };
+        let mut s = format!("CoOp_{}", get("TRAINER.COOP.CLASS_TOKEN_POSITION"));
+        if get("TRAINER.COOP.CSC") == "True" {
+            s.push_str("_csc");
+        }
+        let n = get("TRAINER.COOP.N_CTX");
+        if n != "16" {
+            s.push_str(&format!("_M{n}"));
+        }
+        let rest: Vec<_> = variant
+            .iter()
+            .filter(|(k, _)| !COOP_DEFAULTS.iter().any(|(d, _)| d == k))
+            .map(|(k, v)| format!("{}{}", short_name(k), path_safe(v)))
+            .collect();
+        if !rest.is_empty() {
+            s.push('_');
+            s.push_str(&rest.join("_"));
+        }
+        return s;
+    }
+    if variant.is_empty() {
+        trainer.to_string()
+    } else {
+        format!("{trainer}_{}", tag(variant))
+    }
+}
+
+fn tag(variant: &[(String, String)]) -> String {
+    variant
+        .iter()
+        .map(|(k, v)| format!("{}{}", short_name(k), path_safe(v)))
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+/// A run before it is resolved.
+struct Draft {
+    dir: String,
+    dataset: DatasetRef,
+    cfg: String,
+    config_file: String,
+    seed: Option<i64>,
+    shots: i64,
+    opts: Vec<(String, String)>,
+    eval: Option<usize>,
+    role: Role,
+    trainer: String,
+    label: String,
+    variant: Vec<(String, String)>,
+}
+
+/// Expands a sweep into its runs (deduplicated by key, evaluation runs after the runs
+/// they evaluate) and resolves each one's config.
+pub fn expand(input: &PlanInput<'_>, resolver: &dyn Resolver) -> Result<Vec<RunPlan>, SweepError> {
+    let spec = input.spec;
+    let path = input.spec_path;
+    let mut runs: Vec<RunPlan> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut push = |runs: &mut Vec<RunPlan>, d: Draft| -> Result<usize, SweepError> {
+        let plan = resolve_draft(input, resolver, d, runs)?;
+        if let Some(i) = runs.iter().position(|r| r.key == plan.key) {
+            return Ok(i);
+        }
+        if !seen.insert(plan.dir.clone()) {
+            return Err(SweepError::Spec {
+                path: path.into(),
+                what: format!("two different runs would share the folder {}: add the varied key to `variants`", plan.dir),
+            });
+        }
+        runs.push(plan);
+        Ok(runs.len() - 1)
+    };
+    let mut global_opts = opts_list(&spec.opts, path, "opts")?;
+    let mut extra = input.extra_opts.chunks(2);
+    for pair in extra.by_ref() {
+        if pair.len() != 2 {
+            return Err(SweepError::Usage(format!(
+                "extra opts must be KEY VALUE pairs; {:?} has no value",
+                pair[0]
+            )));
+        }
+        global_opts.push((pair[0].clone(), pair[1].clone()));
+    }
+    for trainer in &input.trainers {
+        let t = spec.trainer(trainer, path)?;
+        let tr = traits(trainer, &t);
+        let base_cfg = t.config.clone().or_else(|| spec.config.clone()).ok_or_else(|| SweepError::Spec {
+            path: path.into(),
+            what: format!("no trainer config for {trainer}: set `config:` at the top or under trainers.{trainer}"),
+        })?;
+        let cfg_dir = t
+            .config_dir
+            .clone()
+            .or_else(|| spec.config_dir.clone())
+            .unwrap_or_else(|| trainer.clone());
+        let rule = t.epoch_rule.or(spec.epoch_rule).unwrap_or_default();
+        let mut lists = variant_lists(&t.variants, path, trainer)?;
+        if trainer == "CoOp" {
+            for (k, d) in COOP_DEFAULTS {
+                if !lists.iter().any(|(kk, _)| kk == k) {
+                    lists.push((k.to_string(), vec![d.to_string()]));
+                }
+            }
+            // Folder tag order is CoOp's: nctx, csc, ctp, then the others.
+            lists.sort_by_key(|(k, _)| {
+                COOP_DEFAULTS
+                    .iter()
+                    .position(|(d, _)| d == k)
+                    .unwrap_or(usize::MAX)
+            });
+        }
+        let mut trainer_opts = global_opts.clone();
+        trainer_opts.extend(opts_list(
+            &t.opts,
+            path,
+            &format!("trainers.{trainer}.opts"),
+        )?);
+        let shots: Vec<i64> = if tr.ignores_shots {
+            vec![0]
+        } else if spec.shots.is_empty() {
+            return Err(SweepError::Spec {
+                path: path.into(),
+                what: format!("`shots` is empty but {trainer} needs shots"),
+            });
+        } else {
+            spec.shots.clone()
+        };
+        let seeds: Vec<Option<i64>> = if tr.ignores_seeds {
+            vec![None]
+        } else if spec.seeds.is_empty() {
+            return Err(SweepError::Spec {
+                path: path.into(),
+                what: format!("`seeds` is empty but {trainer} needs seeds"),
+            });
+        } else {
+            spec.seeds.iter().map(|s| Some(*s)).collect()
+        };
+        for variant in cartesian(&lists) {
+            let label = label_for(trainer, &t, &variant);
+            let vtag = tag(&variant);
+            let cfg_file = |cfg: &str| format!("{}/{cfg_dir}/{cfg}.yaml", spec.trainer_config_dir);
+            let mk = |dataset: &DatasetRef,
+                      shots: i64,
+                      seed: Option<i64>,
+                      role: Role,
+                      dir: String,
+                      cfg: &str,
+                      extra: &[(&str, &str)]| {
+                let mut opts: Vec<(String, String)> = trainer_opts.clone();
+                opts.extend(variant.iter().cloned());
+                if shots > 0 {
+                    opts.push(("DATASET.NUM_SHOTS".into(), shots.to_string()));
+                }
+                opts.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+                Draft {
+                    dir,
+                    dataset: dataset.clone(),
+                    cfg: cfg.to_string(),
+                    config_file: cfg_file(cfg),
+                    seed,
+                    shots,
+                    opts,
+                    eval: None,
+                    role,
+                    trainer: trainer.clone(),
+                    label: label.clone(),
+                    variant: variant.clone(),
+                }
+            };
+            let seed_dir = |s: Option<i64>| s.map(|s| format!("/seed{s}")).unwrap_or_default();
+            let vdir = |shots: i64, cfg: &str| {
+                let mut d = if shots > 0 {
+                    format!("{cfg}_{shots}shots")
+                } else {
+                    cfg.to_string()
+                };
+                if !vtag.is_empty() {
+                    d.push('/');
+                    d.push_str(&vtag);
+                }
+                d
+            };
+            match spec.protocol {
+                Protocol::Fewshot => {
+                    for ds in &spec.datasets {
+                        for &k in &shots {
+                            for &seed in &seeds {
+                                let cfg = epoch_config(
+                                    &base_cfg,
+                                    k,
+                                    ds.key(),
+                                    if tr.ignores_shots {
+                                        EpochRule::None
+                                    } else {
+                                        rule
+                                    },
+                                );
+                                let dir =
+                                    if tr.ignores_shots && tr.ignores_seeds && variant.is_empty() {
+                                        // scripts/coop/zeroshot.sh
+                                        format!("{trainer}/{cfg}/{}", ds.key())
+                                    } else {
+                                        format!(
+                                            "{}/{trainer}/{}{}",
+                                            ds.key(),
+                                            vdir(k, &cfg),
+                                            seed_dir(seed)
+                                        )
+                                    };
+                                let mut d = mk(ds, k, seed, Role::Fewshot, dir, &cfg, &[]);
+                                d.eval = tr.eval_only.then_some(usize::MAX);
+                                push(&mut runs, d)?;
+                            }
+                        }
+                    }
+                }
+                Protocol::Base2new => {
+                    for ds in &spec.datasets {
+                        for &k in &shots {
+                            for &seed in &seeds {
+                                let cfg = epoch_config(
+                                    &base_cfg,
+                                    k,
+                                    ds.key(),
+                                    if tr.ignores_shots {
+                                        EpochRule::None
+                                    } else {
+                                        rule
+                                    },
+                                );
+                                let sub = |phase: &str| {
+                                    let shots_dir = if k > 0 {
+                                        format!("shots_{k}/")
+                                    } else {
+                                        String::new()
+                                    };
+                                    let v = if vtag.is_empty() {
+                                        String::new()
+                                    } else {
+                                        format!("/{vtag}")
+                                    };
+                                    format!(
+                                        "base2new/{phase}/{}/{shots_dir}{trainer}/{cfg}{v}{}",
+                                        ds.key(),
+                                        seed_dir(seed)
+                                    )
+                                };
+                                let base_phase = if tr.eval_only {
+                                    "test_base"
+                                } else {
+                                    "train_base"
+                                };
+                                let mut b = mk(
+                                    ds,
+                                    k,
+                                    seed,
+                                    Role::Base,
+                                    sub(base_phase),
+                                    &cfg,
+                                    &[("DATASET.SUBSAMPLE_CLASSES", "base")],
+                                );
+                                b.eval = tr.eval_only.then_some(usize::MAX);
+                                let bi = push(&mut runs, b)?;
+                                let mut n = mk(
+                                    ds,
+                                    k,
+                                    seed,
+                                    Role::New,
+                                    sub("test_new"),
+                                    &cfg,
+                                    &[("DATASET.SUBSAMPLE_CLASSES", "new")],
+                                );
+                                n.eval = Some(if tr.eval_only { usize::MAX } else { bi });
+                                push(&mut runs, n)?;
+                            }
+                        }
+                    }
+                }
+                Protocol::Dg => {
+                    let src = spec.source.as_ref().expect("validated");
+                    for &k in &shots {
+                        for &seed in &seeds {
+                            let cfg = epoch_config(
+                                &base_cfg,
+                                k,
+                                src.key(),
+                                if tr.ignores_shots {
+                                    EpochRule::None
+                                } else {
+                                    rule
+                                },
+                            );
+                            let zs = tr.ignores_shots && tr.ignores_seeds && variant.is_empty();
+                            let dir = |ds: &DatasetRef, eval: bool| {
+                                if zs {
+                                    format!("{trainer}/{cfg}/{}", ds.key())
+                                } else if eval {
+                                    format!(
+                                        "evaluation/{trainer}/{}/{}{}",
+                                        vdir(k, &cfg),
+                                        ds.key(),
+                                        seed_dir(seed)
+                                    )
+                                } else {
+                                    format!(
+                                        "{}/{trainer}/{}{}",
+                                        ds.key(),
+                                        vdir(k, &cfg),
+                                        seed_dir(seed)
+                                    )
+                                }
+                            };
+                            let mut s = mk(src, k, seed, Role::Source, dir(src, false), &cfg, &[]);
+                            s.eval = tr.eval_only.then_some(usize::MAX);
+                            let si = push(&mut runs, s)?;
+                            for tg in &spec.targets {
+                                let mut d = mk(tg, k, seed, Role::Target, dir(tg, true), &cfg, &[]);
+                                d.eval = Some(if tr.eval_only { usize::MAX } else { si });
+                                push(&mut runs, d)?;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Fill in the evaluated model's dataset.
+    for i in 0..runs.len() {
+        if let Some(a) = runs[i].after {
+            runs[i].meta.source = Some(runs[a].meta.dataset.clone());
+        }
+    }
+    Ok(runs)
+}
+
+/// Builds the argument list, resolves it, and names the run.
+fn resolve_draft(
+    input: &PlanInput<'_>,
+    resolver: &dyn Resolver,
+    d: Draft,
+    runs: &[RunPlan],
+) -> Result<RunPlan, SweepError> {
+    let spec = input.spec;
+    let out_dir = input.output.join(&d.dir);
+    let mut args: Vec<String> = vec!["train".into(), "--root".into(), input.root.clone()];
+    if let Some(s) = d.seed {
+        args.extend(["--seed".into(), s.to_string()]);
+    }
+    args.extend(["--trainer".into(), d.trainer.clone()]);
+    let mut opts = d.opts.clone();
+    match &d.dataset {
+        DatasetRef::Stem(stem) => args.extend([
+            "--dataset-config-file".into(),
+            format!("{}/{stem}.yaml", spec.dataset_config_dir),
+        ]),
+        DatasetRef::Named { key, name, config } => {
+            if let Some(c) = config {
+                args.extend(["--dataset-config-file".into(), c.clone()]);
+            } else if name.is_none() {
+                args.extend([
+                    "--dataset-config-file".into(),
+                    format!("{}/{key}.yaml", spec.dataset_config_dir),
+                ]);
+            }
+            if let Some(n) = name {
+                opts.insert(0, ("DATASET.NAME".into(), n.clone()));
+            }
+        }
+    }
+    args.extend(["--config-file".into(), d.config_file.clone()]);
+    args.extend(["--output-dir".into(), out_dir.display().to_string()]);
+    let mut after = None;
+    let mut eval_sig = String::new();
+    if let Some(e) = d.eval {
+        args.push("--eval-only".into());
+        if e != usize::MAX {
+            let model = &runs[e];
+            args.extend([
+                "--model-dir".into(),
+                input.output.join(&model.dir).display().to_string(),
+            ]);
+            args.extend(["--load-epoch".into(), model.meta.max_epoch.to_string()]);
+            eval_sig = format!("eval {} {}", model.key, model.meta.max_epoch);
+            after = Some(e);
+        } else {
+            eval_sig = "eval".into();
+        }
+    }
+    for (k, v) in opts {
+        args.push(k);
+        args.push(v);
+    }
+    let r = resolver
+        .resolve(&args)
+        .map_err(|reason| SweepError::Resolve {
+            dir: d.dir.clone(),
+            reason,
+        })?;
+    let key: String = Sha256::digest(format!("{}\n{eval_sig}", r.config_hash).as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(RunPlan {
+        key,
+        config_hash: r.config_hash,
+        dir: d.dir,
+        args,
+        after,
+        meta: RunMeta {
+            trainer: d.trainer,
+            label: d.label,
+            cfg: d.cfg,
+            backbone: r.backbone,
+            dataset: r.dataset,
+            dataset_key: d.dataset.key().to_string(),
+            shots: d.shots,
+            seed: d.seed,
+            role: d.role,
+            source: None,
+            variant: d.variant,
+            max_epoch: r.max_epoch,
+        },
+    })
+}

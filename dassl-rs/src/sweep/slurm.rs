@@ -1,0 +1,304 @@
+//! The Slurm executor: one job array per stage over the run manifest (evaluation runs in
+//! a second array that waits for the first), and a report job chained after them.
+//! Each array task is `dassl run --manifest M --task-list L --task-id $SLURM_ARRAY_TASK_ID`,
+//! which follows the local executor's skip, lock and resume rules.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+
+use super::manifest::{is_complete, Manifest, SWEEP_DIR};
+use crate::errors::SweepError;
+
+#[derive(Debug, Clone)]
+pub struct SlurmOptions {
+    /// `%K` of `--array=0-N%K`: tasks running at once.
+    pub max_parallel: Option<usize>,
+    pub partition: Option<String>,
+    pub time: Option<String>,
+    pub account: Option<String>,
+    /// `--gres` of each task; `None` leaves GPUs out (CPU clusters).
+    pub gres: Option<String>,
+    /// Further sbatch arguments, passed as they are.
+    pub extra: Vec<String>,
+    /// The dassl executable the tasks run.
+    pub exe: PathBuf,
+    pub retries: u32,
+    pub run_program: Option<PathBuf>,
+    /// `sbatch` (tests may point elsewhere).
+    pub sbatch: String,
+}
+
+/// The jobs of one submission, kept for `dassl status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Jobs {
+    pub submitted: String,
+    /// (job id, number of tasks) per stage.
+    pub arrays: Vec<(String, usize)>,
+    pub report: Option<String>,
+}
+
+pub fn slurm_dir(m: &Manifest) -> PathBuf {
+    m.output.join(SWEEP_DIR).join("slurm")
+}
+
+fn jobs_path(m: &Manifest) -> PathBuf {
+    slurm_dir(m).join(format!("{}.jobs.json", m.id))
+}
+
+pub fn read_jobs(m: &Manifest) -> Option<Jobs> {
+    serde_json::from_str(&std::fs::read_to_string(jobs_path(m)).ok()?).ok()
+}
+
+/// Single-quotes for bash.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The array task script of one stage.
+pub fn task_script(m: &Manifest, o: &SlurmOptions, task_list: &Path) -> String {
+    let logs = slurm_dir(m).join("logs");
+    let mut cmd = format!(
+        "exec {} run --manifest {} --task-list {} --task-id \"$SLURM_ARRAY_TASK_ID\" --retries {}",
+        sh_quote(&o.exe.display().to_string()),
+        sh_quote(&m.path().display().to_string()),
+        sh_quote(&task_list.display().to_string()),
+        o.retries
+    );
+    if let Some(p) = &o.run_program {
+        cmd.push_str(&format!(
+            " --run-program {}",
+            sh_quote(&p.display().to_string())
+        ));
+    }
+    format!(
+        "#!/bin/bash\n#SBATCH --job-name=dassl-{}\n#SBATCH --output={}/%A_%a.out\n# Written by dassl run --executor slurm: task i runs manifest run <line i of the task list>.\ncd {} || exit 2\n{cmd}\n",
+        m.name,
+        logs.display(),
+        sh_quote(&m.cwd.display().to_string()),
+    )
+}
+
+fn report_script(m: &Manifest, o: &SlurmOptions) -> String {
+    format!(
+        "#!/bin/bash\n#SBATCH --job-name=dassl-{}-report\n#SBATCH --output={}/report_%j.out\ncd {} || exit 2\nexec {} report {} --save\n",
+        m.name,
+        slurm_dir(m).join("logs").display(),
+        sh_quote(&m.cwd.display().to_string()),
+        sh_quote(&o.exe.display().to_string()),
+        sh_quote(&m.output.display().to_string()),
+    )
+}
+
+/// The sbatch arguments common to all jobs.
+fn common_args(o: &SlurmOptions) -> Vec<String> {
+    let mut a = vec!["--parsable".to_string()];
+    if let Some(p) = &o.partition {
+        a.push(format!("--partition={p}"));
+    }
+    if let Some(t) = &o.time {
+        a.push(format!("--time={t}"));
+    }
+    if let Some(acc) = &o.account {
+        a.push(format!("--account={acc}"));
+    }
+    a
+}
+
+/// The sbatch arguments of one stage's array.
+pub fn array_args(o: &SlurmOptions, tasks: usize, dependency: Option<&str>) -> Vec<String> {
+    let mut a = common_args(o);
+    let k = o.max_parallel.map(|k| format!("%{k}")).unwrap_or_default();
+    a.push(format!("--array=0-{}{k}", tasks - 1));
+    if let Some(g) = &o.gres {
+        a.push(format!("--gres={g}"));
+    }
+    if let Some(d) = dependency {
+        a.push(format!("--dependency=afterany:{d}"));
+    }
+    a.extend(o.extra.iter().cloned());
+    a
+}
+
+fn sbatch(o: &SlurmOptions, args: &[String], script: &Path) -> Result<String, SweepError> {
+    let out = Command::new(&o.sbatch)
+        .args(args)
+        .arg(script)
+        .output()
+        .map_err(|e| {
+            SweepError::Slurm(format!(
+                "cannot run {}: {e} (is Slurm installed? see docs/SWEEPS.md)",
+                o.sbatch
+            ))
+        })?;
+    if !out.status.success() {
+        return Err(SweepError::Slurm(format!(
+            "{} {} failed: {}",
+            o.sbatch,
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    // --parsable prints `jobid` or `jobid;cluster`.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let id = text.trim().split(';').next().unwrap_or("").to_string();
+    if id.is_empty() {
+        return Err(SweepError::Slurm(format!("{} printed no job id", o.sbatch)));
+    }
+    Ok(id)
+}
+
+/// Submits the incomplete runs: stage 1 (training and single runs), stage 2 (evaluations
+/// of stage-1 models, `afterany` stage 1), then the report job (`afterany` all).
+pub fn submit(m: &Manifest, o: &SlurmOptions) -> Result<Jobs, SweepError> {
+    let dir = slurm_dir(m);
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).map_err(|source| SweepError::Io {
+        path: logs.clone(),
+        source,
+    })?;
+    let todo: Vec<usize> = (0..m.runs.len())
+        .filter(|&i| !is_complete(&m.output, &m.runs[i]))
+        .collect();
+    let stages: [Vec<usize>; 2] = [
+        todo.iter()
+            .copied()
+            .filter(|&i| m.runs[i].after.is_none())
+            .collect(),
+        todo.iter()
+            .copied()
+            .filter(|&i| m.runs[i].after.is_some())
+            .collect(),
+    ];
+    let mut arrays: Vec<(String, usize)> = Vec::new();
+    for (k, stage) in stages.iter().enumerate() {
+        if stage.is_empty() {
+            continue;
+        }
+        let list = dir.join(format!("{}.stage{}.tasks", m.id, k + 1));
+        let text: String = stage.iter().map(|i| format!("{i}\n")).collect();
+        crate::fsutil::write_atomic(&list, text.as_bytes()).map_err(|source| SweepError::Io {
+            path: list.clone(),
+            source,
+        })?;
+        let script = dir.join(format!("{}.stage{}.sh", m.id, k + 1));
+        crate::fsutil::write_atomic(&script, task_script(m, o, &list).as_bytes()).map_err(
+            |source| SweepError::Io {
+                path: script.clone(),
+                source,
+            },
+        )?;
+        let dep = arrays.last().map(|(id, _)| id.clone());
+        let id = sbatch(o, &array_args(o, stage.len(), dep.as_deref()), &script)?;
+        arrays.push((id, stage.len()));
+    }
+    let report = if arrays.is_empty() {
+        None
+    } else {
+        let script = dir.join(format!("{}.report.sh", m.id));
+        crate::fsutil::write_atomic(&script, report_script(m, o).as_bytes()).map_err(|source| {
+            SweepError::Io {
+                path: script.clone(),
+                source,
+            }
+        })?;
+        let mut args = common_args(o);
+        let ids: Vec<&str> = arrays.iter().map(|(id, _)| id.as_str()).collect();
+        args.push(format!("--dependency=afterany:{}", ids.join(":")));
+        Some(sbatch(o, &args, &script)?)
+    };
+    let jobs = Jobs {
+        submitted: chrono::Local::now().to_rfc3339(),
+        arrays,
+        report,
+    };
+    let json = serde_json::to_string_pretty(&jobs).expect("jobs serialise");
+    crate::fsutil::write_atomic(&jobs_path(m), json.as_bytes()).map_err(|source| {
+        SweepError::Io {
+            path: jobs_path(m),
+            source,
+        }
+    })?;
+    Ok(jobs)
+}
+
+/// Reads the manifest index of task `task_id` from a stage's task list.
+pub fn task_index(task_list: &Path, task_id: usize) -> Result<usize, SweepError> {
+    let text = std::fs::read_to_string(task_list).map_err(|source| SweepError::Io {
+        path: task_list.into(),
+        source,
+    })?;
+    text.lines()
+        .nth(task_id)
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or_else(|| SweepError::BadFile {
+            path: task_list.into(),
+            what: "task list",
+            reason: format!("no line {task_id}"),
+        })
+}
+
+/// `squeue`'s view of the submission's jobs, as state counts; "not in the queue" once
+/// Slurm forgets them (the runs' own files then tell the rest).
+pub fn queue_summary(jobs: &Jobs) -> String {
+    let mut ids: Vec<String> = jobs.arrays.iter().map(|(id, _)| id.clone()).collect();
+    ids.extend(jobs.report.clone());
+    let list = ids.join(",");
+    let out = Command::new("squeue")
+        .args(["-h", "-r", "-o", "%i %T", "-j", &list])
+        .output();
+    let described = format!("jobs {list} submitted {}", jobs.submitted);
+    match out {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+            for line in text.lines() {
+                if let Some(state) = line.split_whitespace().nth(1) {
+                    *counts.entry(state.to_lowercase()).or_default() += 1;
+                }
+            }
+            if counts.is_empty() {
+                format!("{described}; none in the queue any more")
+            } else {
+                let c: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+                format!("{described}; in the queue: {}", c.join(", "))
+            }
+        }
+        _ => format!("{described}; squeue is not available here"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrays_carry_throttle_gres_and_dependency() {
+        let o = SlurmOptions {
+            max_parallel: Some(4),
+            partition: Some("gpu".into()),
+            time: Some("04:00:00".into()),
+            account: None,
+            gres: Some("gpu:1".into()),
+            extra: vec!["--mem=16G".into()],
+            exe: "/bin/dassl".into(),
+            retries: 1,
+            run_program: None,
+            sbatch: "sbatch".into(),
+        };
+        assert_eq!(
+            array_args(&o, 10, Some("7")),
+            [
+                "--parsable",
+                "--partition=gpu",
+                "--time=04:00:00",
+                "--array=0-9%4",
+                "--gres=gpu:1",
+                "--dependency=afterany:7",
+                "--mem=16G"
+            ]
+        );
+        assert_eq!(sh_quote("it's"), "'it'\\''s'");
+    }
+}

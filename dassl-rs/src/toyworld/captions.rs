@@ -1,0 +1,116 @@
+//! Words of the toy world: every colour x texture x shape combination, its captions,
+//! and the combinations held out of pretraining.
+
+use serde::Serialize;
+
+use crate::data::pyrandom::PyRandom;
+use crate::data::toy::{toy_attributes, MAX_TOY_CLASSES};
+
+/// Caption templates of the pretraining corpus. The zero-shot prompt ("a photo of a {}.")
+/// is one of them, so zero-shot tests unseen word combinations, not an unseen sentence.
+pub const CAPTION_TEMPLATES: [&str; 8] = [
+    "a photo of a {}.",
+    "a picture of a {}.",
+    "an image of a {}.",
+    "a {}.",
+    "a photo of the {}.",
+    "a drawing of a {}.",
+    "a rendering of a {}.",
+    "a small image of a {}.",
+];
+
+/// The prompt zero-shot CLIP uses for datasets CoOp has no template for.
+pub const ZERO_SHOT_TEMPLATE: &str = "a photo of a {}.";
+
+/// Held-out toy classes per block of ten consecutive dataset classes, so every toy
+/// dataset (its classes are the first N) has some unseen combinations.
+pub const HELD_OUT_PER_TEN: usize = 3;
+
+/// One colour/texture/shape combination (indices into `toy_attributes()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Combo {
+    pub colour: usize,
+    pub texture: usize,
+    pub shape: usize,
+}
+
+impl Combo {
+    /// The combination of toy dataset class `i` (as `toy_classnames` names it).
+    pub fn of_toy_class(i: usize) -> Combo {
+        let (c, t, s) = toy_attributes();
+        Combo {
+            colour: i % c.len(),
+            texture: i % t.len(),
+            shape: i % s.len(),
+        }
+    }
+
+    /// "red striped circle": the class name the toy datasets use.
+    pub fn phrase(&self) -> String {
+        let (c, t, s) = toy_attributes();
+        format!(
+            "{} {} {}",
+            c[self.colour % c.len()],
+            t[self.texture % t.len()],
+            s[self.shape % s.len()]
+        )
+    }
+
+    /// The caption of this combination under template `template` (index, taken modulo).
+    pub fn caption(&self, template: usize) -> String {
+        CAPTION_TEMPLATES[template % CAPTION_TEMPLATES.len()].replace("{}", &self.phrase())
+    }
+}
+
+/// All 6 x 4 x 5 = 120 combinations, colour-major.
+pub fn all_combos() -> Vec<Combo> {
+    let (c, t, s) = toy_attributes();
+    let mut out = Vec::with_capacity(c.len() * t.len() * s.len());
+    for colour in 0..c.len() {
+        for texture in 0..t.len() {
+            for shape in 0..s.len() {
+                out.push(Combo {
+                    colour,
+                    texture,
+                    shape,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The combinations kept out of pretraining: [`HELD_OUT_PER_TEN`] toy classes drawn
+/// (for `seed`) from each block of ten dataset classes, sorted by class index.
+///
+/// Only dataset classes are held out because the other 60 combinations never appear
+/// in a toy dataset, so holding them out would test nothing; every single colour,
+/// texture and shape word stays in the corpus through the other combinations.
+pub fn held_out_classes(seed: u64) -> Vec<usize> {
+    let mut rng = PyRandom::from_key_words(&[seed as u32, (seed >> 32) as u32, 0x4845_4c44]);
+    let mut out = Vec::new();
+    for block in (0..MAX_TOY_CLASSES).step_by(10) {
+        let mut idx: Vec<usize> = (block..block + 10).collect();
+        rng.shuffle(&mut idx);
+        out.extend_from_slice(&idx[..HELD_OUT_PER_TEN]);
+    }
+    out.sort_unstable();
+    out
+}
+
+/// The held-out combinations (those of [`held_out_classes`]).
+pub fn held_out_combos(seed: u64) -> Vec<Combo> {
+    held_out_classes(seed)
+        .into_iter()
+        .map(Combo::of_toy_class)
+        .collect()
+}
+
+/// The combinations pretraining captions and draws: all but the held-out ones.
+pub fn training_combos(seed: u64) -> Vec<Combo> {
+    let held = held_out_combos(seed);
+    all_combos()
+        .into_iter()
+        .filter(|c| !held.contains(c))
+        .collect()
+}

@@ -1,0 +1,537 @@
+//! `dassl run --sweep`, `dassl status` and `dassl report` with the real binary. Runs are
+//! stand-in shell scripts (`--run-program`), so these tests need no trainer, data or GPU.
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{dassl, ok, repo, stderr, stdout};
+
+/// A stand-in for `dassl train`: writes `starts` (one line per start), `ckpt` at its
+/// first start, `resumed` when it starts again after `ckpt`, then runs `body` and writes
+/// result.json with the hash the sweep passes in DASSL_RUN_CONFIG_HASH.
+fn stand_in(dir: &Path, body: &str) -> PathBuf {
+    let path = dir.join("run.sh");
+    let text = format!(
+        r#"#!/bin/sh
+out=""; seed=0; prev=""
+for a in "$@"; do
+  [ "$prev" = "--output-dir" ] && out="$a"
+  [ "$prev" = "--seed" ] && seed="$a"
+  prev="$a"
+done
+mkdir -p "$out"
+echo "$$" >> "$out/starts"
+[ -f "$out/ckpt" ] && echo yes > "$out/resumed"
+echo 1 > "$out/ckpt"
+echo "epoch [1/2] batch [1/1] time 0.1 (0.1)" > "$out/log.txt"
+{body}
+cat > "$out/result.json.tmp" <<JSON
+{{"accuracy": $((60 + seed)).5, "error_rate": 0.0, "macro_f1": 0.0, "split": "test", "total": 10, "correct": 6,
+ "trainer": "CoOp", "dataset": "D", "backbone": "RN50", "shots": 1, "seed": $seed, "subsample_classes": "all",
+ "epochs": 2, "seconds": 0.1, "config_hash": "$DASSL_RUN_CONFIG_HASH", "dassl_version": "0", "libtorch_version": "0",
+ "device": "cpu", "finished_at": "now"}}
+JSON
+mv "$out/result.json.tmp" "$out/result.json"
+"#
+    );
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// A small sweep over the repository's real config files: 2 datasets x 2 shots x 2 seeds.
+fn small_sweep(dir: &Path) -> PathBuf {
+    let r = repo();
+    let spec = format!(
+        "name: t\ndatasets: [dtd, eurosat]\nshots: [1, 16]\nseeds: [1, 2]\nconfig: rn50\nconfig_dir: CoOp\nepoch_rule: coop\ndataset_config_dir: {}/configs/datasets\ntrainer_config_dir: {}/configs/trainers\ntrainers: {{CoOp: }}\n",
+        r.display(),
+        r.display()
+    );
+    let p = dir.join("t.yaml");
+    std::fs::write(&p, spec).unwrap();
+    p
+}
+
+fn cmd(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dassl"));
+    c.args(args)
+        .current_dir(dir)
+        .env_remove("CUDA_VISIBLE_DEVICES");
+    c
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    cmd(dir, args).output().expect("dassl runs")
+}
+
+/// Starts `dassl` in its own process group, so a test can signal the sweep, its wrappers
+/// and its runs together.
+fn spawn_group(dir: &Path, args: &[&str]) -> Child {
+    cmd(dir, args)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn kill(sig: &str, target: &str) {
+    Command::new("kill")
+        .args([sig, "--", target])
+        .status()
+        .unwrap();
+}
+
+fn run_dirs(out: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for ds in ["dtd", "eurosat"] {
+        for cfg in ["rn50_ep50_1shots", "rn50_16shots"] {
+            for seed in [1, 2] {
+                v.push(out.join(format!("{ds}/CoOp/{cfg}/nctx16_cscFalse_ctpend/seed{seed}")));
+            }
+        }
+    }
+    v
+}
+
+fn starts(d: &Path) -> usize {
+    std::fs::read_to_string(d.join("starts"))
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+/// Waits until at least `n` runs have started.
+fn wait_started(out: &Path, n: usize) {
+    let t0 = Instant::now();
+    while run_dirs(out).iter().filter(|d| starts(d) > 0).count() < n {
+        assert!(t0.elapsed() < Duration::from_secs(30), "runs did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn dry_run_lists_coops_fewshot_study() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = dassl(&[
+        "run",
+        "--trainer",
+        "CoOp",
+        "--sweep",
+        "configs/fewshot.yaml",
+        "--dry-run",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let text = ok(&o);
+    assert!(
+        text.contains("165 runs") && text.contains("to run 165"),
+        "{text}"
+    );
+    assert!(
+        text.contains("caltech101/CoOp/rn50_ep50_1shots/nctx16_cscFalse_ctpend/seed1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("imagenet/CoOp/rn50_ep50_16shots/nctx16_cscFalse_ctpend/seed3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("oxford_pets/CoOp/rn50_16shots/nctx16_cscFalse_ctpend/seed2"),
+        "{text}"
+    );
+    assert!(!out.exists(), "a dry run writes nothing");
+    let z = ok(&dassl(&[
+        "run",
+        "--trainer",
+        "ZeroshotCLIP",
+        "--sweep",
+        "configs/fewshot.yaml",
+        "--dry-run",
+    ]));
+    assert!(
+        z.contains("11 runs") && z.contains("ZeroshotCLIP/rn50/sun397"),
+        "{z}"
+    );
+    for f in ["base2new.yaml", "dg.yaml", "demo.yaml"] {
+        ok(&dassl(&[
+            "run",
+            "--sweep",
+            &format!("configs/{f}"),
+            "--dry-run",
+        ]));
+    }
+    // A config error in a sweep is a usage error, before anything starts.
+    let o = dassl(&[
+        "run",
+        "--trainer",
+        "CoOp",
+        "--sweep",
+        "configs/fewshot.yaml",
+        "--dry-run",
+        "TRAINER.COOP.PREC",
+        "fp8",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn a_local_sweep_runs_reports_and_skips_on_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = small_sweep(dir.path());
+    let prog = stand_in(dir.path(), "");
+    let args = [
+        "run",
+        "--sweep",
+        spec.to_str().unwrap(),
+        "--output",
+        "out",
+        "--jobs-per-device",
+        "2",
+        "--no-progress",
+        "--run-program",
+        prog.to_str().unwrap(),
+    ];
+    let o = run_in(dir.path(), &args);
+    let text = ok(&o);
+    assert!(
+        text.contains("## Few-shot accuracy"),
+        "the summary is printed:\n{text}"
+    );
+    assert!(
+        text.contains("| CoOp_end | RN50 | DescribableTextures | 16 | 62.00 ± 0.50 | 2 |"),
+        "{text}"
+    );
+    let out = dir.path().join("out");
+    for d in run_dirs(&out) {
+        assert_eq!(starts(&d), 1, "{}", d.display());
+    }
+    for f in ["summary.md", "summary.csv", "summary.json", "fewshot.svg"] {
+        assert!(out.join("reports").join(f).exists(), "{f}");
+    }
+    ok(&run_in(dir.path(), &args));
+    assert!(
+        run_dirs(&out).iter().all(|d| starts(d) == 1),
+        "complete runs are skipped"
+    );
+    let st = ok(&run_in(dir.path(), &["status", "out"]));
+    assert!(
+        st.contains("t-CoOp (8 runs): done 8, running 0, failed 0"),
+        "{st}"
+    );
+    let csv = ok(&run_in(
+        dir.path(),
+        &[
+            "report",
+            "out",
+            "--format",
+            "csv",
+            "--ci95",
+            "--paper",
+            repo()
+                .join("results/paper/coop_fewshot.csv")
+                .to_str()
+                .unwrap(),
+            "--plot",
+            "curves.png",
+        ],
+    ));
+    assert!(
+        csv.starts_with(
+            "table,method,backbone,dataset,source,shots,metric,mean,std,n,ci95,paper,diff\n"
+        ),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(
+            "fewshot,CoOp_end,RN50,DescribableTextures,,16,accuracy,62.00,0.50,2,0.69,63.58,-1.58"
+        ),
+        "{csv}"
+    );
+    assert!(dir.path().join("curves.png").exists());
+    let j: serde_json::Value = serde_json::from_str(&ok(&run_in(
+        dir.path(),
+        &["report", "out", "--format", "json"],
+    )))
+    .unwrap();
+    assert_eq!(j["fewshot_average"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn failed_runs_give_a_nonzero_exit_and_their_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = small_sweep(dir.path());
+    let prog = stand_in(dir.path(), "case \"$out\" in *eurosat*16shots*seed2) echo 'RuntimeError: CUDA out of memory' >&2; exit 1;; esac");
+    let o = run_in(
+        dir.path(),
+        &[
+            "run",
+            "--sweep",
+            spec.to_str().unwrap(),
+            "--output",
+            "out",
+            "--retries",
+            "1",
+            "--no-progress",
+            "--run-program",
+            prog.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 of 8 runs failed"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("out of memory"), "{}", stderr(&o));
+    let st = stdout(&run_in(dir.path(), &["status", "out"]));
+    assert!(
+        st.contains("done 7, running 0, failed 1")
+            && st.contains(
+                "eurosat/CoOp/rn50_16shots/nctx16_cscFalse_ctpend/seed2: exit 1: out of memory"
+            ),
+        "{st}"
+    );
+    let failed = dir
+        .path()
+        .join("out/eurosat/CoOp/rn50_16shots/nctx16_cscFalse_ctpend/seed2");
+    assert_eq!(starts(&failed), 2, "one retry");
+}
+
+#[test]
+fn a_sweep_killed_with_kill_9_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = small_sweep(dir.path());
+    let prog = stand_in(dir.path(), "sleep 1");
+    let args = [
+        "run",
+        "--sweep",
+        spec.to_str().unwrap(),
+        "--output",
+        "out",
+        "--jobs-per-device",
+        "2",
+        "--no-progress",
+        "--run-program",
+        prog.to_str().unwrap(),
+    ];
+    let out = dir.path().join("out");
+    let mut sweep = spawn_group(dir.path(), &args);
+    wait_started(&out, 2);
+    // Only the sweep process dies; its runs go on, holding their locks.
+    kill("-9", &sweep.id().to_string());
+    sweep.wait().unwrap();
+    ok(&run_in(dir.path(), &args));
+    for d in run_dirs(&out) {
+        assert_eq!(starts(&d), 1, "{} ran {} times", d.display(), starts(&d));
+        assert!(d.join("result.json").exists());
+    }
+}
+
+#[test]
+fn runs_killed_with_their_sweep_resume_from_their_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = small_sweep(dir.path());
+    let go = dir.path().join("go");
+    let prog = stand_in(dir.path(), &format!("[ -f {} ] || sleep 30", go.display()));
+    let args = [
+        "run",
+        "--sweep",
+        spec.to_str().unwrap(),
+        "--output",
+        "out",
+        "--jobs-per-device",
+        "2",
+        "--no-progress",
+        "--run-program",
+        prog.to_str().unwrap(),
+    ];
+    let out = dir.path().join("out");
+    let mut sweep = spawn_group(dir.path(), &args);
+    wait_started(&out, 2);
+    // The whole group: the sweep, its wrappers and the runs (as a crashed node would).
+    kill("-9", &format!("-{}", sweep.id()));
+    sweep.wait().unwrap();
+    let st = ok(&run_in(dir.path(), &["status", "out"]));
+    assert!(
+        st.contains("stopped 2") && st.contains("resumes from its checkpoint"),
+        "{st}"
+    );
+    std::fs::write(&go, "").unwrap();
+    ok(&run_in(dir.path(), &args));
+    let resumed = run_dirs(&out)
+        .iter()
+        .filter(|d| d.join("resumed").exists())
+        .count();
+    assert_eq!(
+        resumed, 2,
+        "the two interrupted runs started again in their folders"
+    );
+    assert!(run_dirs(&out)
+        .iter()
+        .all(|d| d.join("result.json").exists()));
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_the_sweep_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = small_sweep(dir.path());
+    let go = dir.path().join("go");
+    let prog = stand_in(dir.path(), &format!("[ -f {} ] || sleep 30", go.display()));
+    let args = [
+        "run",
+        "--sweep",
+        spec.to_str().unwrap(),
+        "--output",
+        "out",
+        "--no-progress",
+        "--run-program",
+        prog.to_str().unwrap(),
+    ];
+    let out = dir.path().join("out");
+    let mut sweep = spawn_group(dir.path(), &args);
+    wait_started(&out, 1);
+    // What a terminal does on Ctrl-C: SIGINT to the foreground group.
+    kill("-INT", &format!("-{}", sweep.id()));
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = sweep.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the sweep did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        run_dirs(&out).iter().filter(|d| starts(d) > 0).count(),
+        1,
+        "nothing new started after Ctrl-C"
+    );
+    std::fs::write(&go, "").unwrap();
+    ok(&run_in(dir.path(), &args));
+    assert!(run_dirs(&out)
+        .iter()
+        .all(|d| d.join("result.json").exists()));
+    assert_eq!(
+        run_dirs(&out)
+            .iter()
+            .filter(|d| d.join("resumed").exists())
+            .count(),
+        1,
+        "the interrupted run started again in its folder"
+    );
+}
+
+#[test]
+fn two_sweeps_on_one_output_folder_share_the_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = small_sweep(dir.path());
+    let prog = stand_in(dir.path(), "sleep 0.5");
+    let args = [
+        "run",
+        "--sweep",
+        spec.to_str().unwrap(),
+        "--output",
+        "out",
+        "--no-progress",
+        "--run-program",
+        prog.to_str().unwrap(),
+    ];
+    let a = cmd(dir.path(), &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let b = cmd(dir.path(), &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(
+        a.status.success() && b.status.success(),
+        "{}\n{}",
+        stderr(&a),
+        stderr(&b)
+    );
+    for d in run_dirs(&dir.path().join("out")) {
+        assert_eq!(starts(&d), 1, "{} ran {} times", d.display(), starts(&d));
+    }
+}
+
+fn slurm_up() -> bool {
+    Command::new("sinfo")
+        .args(["-h", "-o", "%T"])
+        .output()
+        .is_ok_and(|o| {
+            let s = String::from_utf8_lossy(&o.stdout);
+            o.status.success() && (s.contains("idle") || s.contains("mix") || s.contains("alloc"))
+        })
+}
+
+#[test]
+fn slurm_job_arrays_run_the_sweep_and_the_report_job() {
+    if !slurm_up() {
+        eprintln!("SKIPPED slurm_job_arrays_run_the_sweep_and_the_report_job: no Slurm here (sinfo shows no node); run scripts/slurm/setup_local_slurm.sh as root");
+        println!("SKIPPED: Slurm is not available");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let spec = small_sweep(dir.path());
+    let prog = stand_in(
+        dir.path(),
+        "echo \"gpu=$CUDA_VISIBLE_DEVICES task=$SLURM_ARRAY_TASK_ID\" > \"$out/slurm_env\"",
+    );
+    let args = [
+        "run",
+        "--sweep",
+        spec.to_str().unwrap(),
+        "--output",
+        "out",
+        "--executor",
+        "slurm",
+        "--max-parallel",
+        "2",
+        "--time",
+        "00:10:00",
+        "--wait",
+        "--run-program",
+        prog.to_str().unwrap(),
+    ];
+    let o = run_in(dir.path(), &args);
+    let text = ok(&o);
+    assert!(
+        text.contains("submitted job array")
+            && text.contains("(8 runs)")
+            && text.contains("submitted report job"),
+        "{text}"
+    );
+    let out = dir.path().join("out");
+    // The report job runs after the array; give it a moment to finish writing.
+    let t0 = Instant::now();
+    while !out.join("reports/summary.md").exists() && t0.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        out.join("reports/summary.md").exists(),
+        "the report job wrote the reports"
+    );
+    for d in run_dirs(&out) {
+        assert_eq!(starts(&d), 1, "{}", d.display());
+        let env = std::fs::read_to_string(d.join("slurm_env")).unwrap();
+        assert!(
+            env.starts_with("gpu=0 ") || env.starts_with("gpu=1 "),
+            "--gres=gpu:1 gives each task one GPU: {env}"
+        );
+    }
+    let st = ok(&run_in(dir.path(), &["status", "out"]));
+    assert!(st.contains("done 8") && st.contains("slurm: jobs"), "{st}");
+    // Submitting again finds everything complete.
+    let again = ok(&run_in(dir.path(), &args));
+    assert!(
+        again.contains("all 8 runs are complete; nothing submitted"),
+        "{again}"
+    );
+}

@@ -1,0 +1,46 @@
+//! What the CLIP trainers share: loading CLIP as CoOp's `load_clip_to_cpu` does, and
+//! choosing the precision for the device.
+
+use dassl_rs::clip::model::{Clip, Precision};
+use dassl_rs::config::Config;
+use dassl_rs::errors::EngineError;
+use dassl_rs::log_println;
+use tch::{nn::VarStore, Device};
+
+/// CoOp's `PREC` for `device`: CLIP's fp16 default needs a GPU, so on a CPU fp16 becomes
+/// fp32 (said in the log) instead of failing; fp32 and amp are kept.
+pub fn precision_for(prec: &str, device: Device) -> Result<Precision, EngineError> {
+    Ok(match (prec, device) {
+        ("fp16", Device::Cpu) => {
+            log_println!("PREC fp16 needs a GPU: running CLIP in fp32 on the CPU");
+            Precision::Fp32
+        }
+        ("fp16", _) => Precision::Fp16,
+        ("fp32", _) => Precision::Fp32,
+        ("amp", _) => Precision::Amp,
+        (other, _) => return Err(EngineError::Invalid(format!("unknown precision {other:?}; expected fp16, fp32 or amp"))),
+    })
+}
+
+/// Loads `MODEL.BACKBONE.NAME` (an OpenAI name from the CLIP cache, or a weights file) and
+/// checks that its input resolution is the configured INPUT.SIZE.
+pub fn load_clip(cfg: &Config, device: Device, precision: Precision) -> Result<(VarStore, Clip), EngineError> {
+    let name = cfg.str("MODEL.BACKBONE.NAME")?;
+    log_println!("Loading CLIP (backbone: {name})");
+    let clip_err = |e: dassl_rs::clip::weights::ClipError| EngineError::Invalid(e.to_string());
+    let path = dassl_rs::clip::resolve_weights(name).map_err(clip_err)?;
+    let (vs, clip) = Clip::load(&path, device, precision).map_err(clip_err)?;
+    let size = cfg.floats("INPUT.SIZE")?;
+    let res = clip.input_resolution() as f64;
+    if size.iter().any(|s| *s != res) {
+        return Err(EngineError::Invalid(format!(
+            "INPUT.SIZE is {size:?} but CLIP {name} takes {res}x{res} images; set INPUT.SIZE ({res}, {res})"
+        )));
+    }
+    Ok((vs, clip))
+}
+
+/// L2-normalises rows as `x / x.norm(dim=-1, keepdim=True)`.
+pub fn normalize_rows(x: &tch::Tensor) -> tch::Tensor {
+    x / x.linalg_norm(2.0, [-1i64].as_slice(), true, None::<tch::Kind>)
+}
