@@ -20,6 +20,7 @@ mod oxford_pets;
 mod stanford_cars;
 mod sun397;
 mod toy_shapes;
+mod toy_shapes20;
 mod ucf101;
 
 /// Called by the binary so the linker keeps this crate and its registrations.

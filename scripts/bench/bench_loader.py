@@ -44,6 +44,30 @@ class Folder(Dataset):
         return {"img": self.transform(img), "label": label, "index": idx}
 
 
+def profile(ds, tfm):
+    """Single-threaded time per stage, as a DataLoader worker runs it."""
+    torch.set_num_threads(1)  # what torch sets in each worker process
+    rrc, flip, to_tensor, norm = tfm.transforms
+    acc = dict.fromkeys(["decode", "crop+resize", "flip", "to-tensor", "normalise"], 0.0)
+    for path, _ in ds.items:
+        t0 = time.perf_counter()
+        img = Image.open(path).convert("RGB")
+        t1 = time.perf_counter()
+        img = rrc(img)
+        t2 = time.perf_counter()
+        img = flip(img)
+        t3 = time.perf_counter()
+        x = to_tensor(img)
+        t4 = time.perf_counter()
+        norm(x)
+        t5 = time.perf_counter()
+        for k, dt in zip(acc, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            acc[k] += dt
+    n = len(ds.items)
+    parts = ", ".join(f"{k} {v * 1000 / n:.3f}" for k, v in acc.items())
+    print(f"per image (ms, one thread): {parts}; total {sum(acc.values()) * 1000 / n:.3f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
@@ -52,6 +76,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--persistent-workers", action="store_true")
+    ap.add_argument("--profile", action="store_true", help="per-stage time, one thread")
     args = ap.parse_args()
 
     tfm = T.Compose(
@@ -65,6 +90,9 @@ def main():
         ]
     )
     ds = Folder(args.dir, tfm)
+    if args.profile:
+        profile(ds, tfm)
+        return
     torch.manual_seed(0)
     loader = DataLoader(
         ds,

@@ -172,10 +172,11 @@ fn dry_run_lists_coops_fewshot_study() {
         "--sweep",
         "configs/fewshot.yaml",
         "--dry-run",
-        "TRAINER.COOP.PREC",
-        "fp8",
+        "TRAINER.COOP.NCTX",
+        "4",
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("TRAINER.COOP.NCTX"), "{}", stderr(&o));
 }
 
 #[test]

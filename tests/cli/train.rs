@@ -94,3 +94,80 @@ fn zeroshot_clip_evaluates_and_writes_a_result_parse_test_res_can_read() {
     assert_eq!(again["accuracy"], result["accuracy"], "thread count must not change results");
     assert_eq!(again["config_hash"].as_str().map(str::len), Some(64));
 }
+
+fn coop_args<'a>(root: &'a str, clip: &'a str, out: &'a str, epochs: &'a str, flags: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "train", "--trainer", "CoOp", "--root", root, "--output-dir", out, "--seed", "1", "--backbone", clip,
+        "--dataset-config-file", "DATASET_CFG", "--config-file", "TRAINER_CFG",
+    ];
+    // Flags go before the trailing KEY VALUE pairs, which take everything after them.
+    args.extend_from_slice(flags);
+    args.extend([
+        "DATASET.NAME", "ToyShapes", "INPUT.SIZE", "(32, 32)", "OPTIM.MAX_EPOCH", epochs, "DATASET.NUM_SHOTS", "4",
+        "TRAINER.COOP.N_CTX", "4", "DATALOADER.TRAIN_X.BATCH_SIZE", "4", "TRAIN.PRINT_FREQ", "1",
+    ]);
+    args
+}
+
+#[test]
+fn coop_trains_checkpoints_resumes_and_evaluates_a_saved_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = crate::support::tiny_clip(dir.path());
+    let root = crate::support::toy_data(dir.path());
+    let repo = crate::support::repo();
+    let dataset_cfg = repo.join("configs/datasets/eurosat.yaml");
+    let trainer_cfg = repo.join("configs/trainers/CoOp/rn50_ep50.yaml");
+    let with_cfgs = |args: Vec<&str>| -> Vec<String> {
+        args.into_iter()
+            .map(|a| match a {
+                "DATASET_CFG" => dataset_cfg.to_str().unwrap().to_string(),
+                "TRAINER_CFG" => trainer_cfg.to_str().unwrap().to_string(),
+                other => other.to_string(),
+            })
+            .collect()
+    };
+    let run = |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        dassl_in(dir.path(), &refs)
+    };
+    let o = run(with_cfgs(coop_args(root.to_str().unwrap(), clip.to_str().unwrap(), "out", "2", &[])));
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let out = dir.path().join("out");
+    let log = std::fs::read_to_string(out.join("log.txt")).unwrap();
+    // 5 classes x 4 shots = 20 images, batch 4: 5 batches, a line each (PRINT_FREQ 1).
+    // CoOp's schedule: constant warmup at 1e-5 in the first epoch, then cosine from 0.002;
+    // CoOp steps the scheduler inside the last batch, so that line already shows 0.002.
+    assert!(log.contains("epoch [1/2] batch [4/5] time ") && log.contains("lr 1.0000e-05 eta"), "{log}");
+    assert!(log.lines().any(|l| l.starts_with("epoch [1/2] batch [5/5]") && l.contains("lr 2.0000e-03")), "{log}");
+    assert!(log.lines().any(|l| l.starts_with("epoch [2/2] batch [1/5]") && l.contains("lr 2.0000e-03")), "{log}");
+    assert!(log.contains("Finish training\nDeploy the last-epoch model\nEvaluate on the *test* set\n=> result\n"), "{log}");
+    assert!(out.join("prompt_learner/model.pth.tar-2").is_file());
+    assert_eq!(std::fs::read_to_string(out.join("prompt_learner/checkpoint")).unwrap().trim(), "model.pth.tar-2");
+    assert!(std::fs::read_dir(out.join("tensorboard")).unwrap().count() >= 1);
+    let first: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
+    assert_eq!(first["epochs"], 2);
+    assert_eq!(first["shots"], 4);
+
+    // Running again into the same folder resumes at the end: no training, same result.
+    let o = run(with_cfgs(coop_args(root.to_str().unwrap(), clip.to_str().unwrap(), "out", "2", &[])));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("Found checkpoint at"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("epoch [1/2]"), "{}", stdout(&o));
+    let again: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
+    assert_eq!(again["accuracy"], first["accuracy"]);
+
+    // --eval-only from the model folder gives the same accuracy, from a fresh context.
+    let model_dir = out.to_str().unwrap();
+    let eval = with_cfgs(coop_args(root.to_str().unwrap(), clip.to_str().unwrap(), "eval", "2", &["--eval-only", "--model-dir", model_dir, "--load-epoch", "2"]));
+    let o = run(eval);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("Loading weights to prompt_learner from"), "{}", stdout(&o));
+    let evaluated: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("eval/result.json")).unwrap()).unwrap();
+    assert_eq!(evaluated["accuracy"], first["accuracy"]);
+
+    // A missing epoch names the file it looked for.
+    let missing = with_cfgs(coop_args(root.to_str().unwrap(), clip.to_str().unwrap(), "eval2", "2", &["--eval-only", "--model-dir", model_dir, "--load-epoch", "7"]));
+    let o = run(missing);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("model.pth.tar-7"), "{}", stderr(&o));
+}

@@ -113,6 +113,17 @@ pub enum ClipCommand {
         /// (OpenAI TorchScript .pt or .safetensors with OpenAI key names).
         model: String,
     },
+    /// Write randomly initialised weights with the shape of a released model (for
+    /// benchmarks and tests without a download), or of a tiny model (`tiny-vit`, `tiny-rn`).
+    Random {
+        /// A released model name, `tiny-vit` or `tiny-rn`.
+        name: String,
+        /// The .safetensors file to write.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: i64,
+    },
     /// Print the token ids of each text as a JSON array (as clip.tokenize).
     Tokenize {
         #[arg(required = true)]

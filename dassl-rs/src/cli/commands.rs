@@ -31,15 +31,15 @@ pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
-        Command::Run(args) => super::sweep_cmds::run(args),
-        Command::Report(args) => super::sweep_cmds::report(args),
-        Command::Status(args) => super::sweep_cmds::status(args),
         Command::Doctor => {
             print!("{}", crate::doctor::report());
             Ok(())
         }
         Command::Clip(cmd) => clip(cmd),
         Command::Data(cmd) => data(cmd),
+        Command::Run(args) => super::sweep_cmds::run(args),
+        Command::Report(args) => super::sweep_cmds::report(args),
+        Command::Status(args) => super::sweep_cmds::status(args),
     }
 }
 
@@ -93,6 +93,13 @@ fn clip(cmd: ClipCommand) -> Result<(), CliError> {
             let path = crate::clip::resolve_weights(&model)?;
             let weights = crate::clip::weights::WeightMap::load(&path, tch::Device::Cpu)?;
             print!("{}", crate::clip::describe(&weights)?);
+        }
+        ClipCommand::Random { name, out, seed } => {
+            let config = crate::clip::model::ClipConfig::released(&name)
+                .or_else(|| crate::clip::random::tiny_config(&name))
+                .ok_or_else(|| CliError::Usage(format!("unknown model {name:?}; expected one of {}, tiny-vit, tiny-rn", crate::clip::model::RELEASED_MODELS.join(", "))))?;
+            crate::clip::random::write_random_clip(&out, &config, seed)?;
+            println!("{name}: random weights written to {}", out.display());
         }
         ClipCommand::Tokenize { texts, context_length, truncate } => {
             let tok = crate::clip::tokenizer::ClipTokenizer::new();

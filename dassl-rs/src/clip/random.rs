@@ -8,6 +8,27 @@ use tch::{nn::VarStore, Device, Kind, Tensor};
 use super::model::{Clip, ClipConfig, Precision};
 use super::weights::ClipError;
 
+/// Tiny models for tests and smoke runs: `tiny-vit` (32 px, patch 16) and `tiny-rn`
+/// (64 px), both with the full 49,408-token vocabulary so real prompts tokenize.
+pub fn tiny_config(name: &str) -> Option<ClipConfig> {
+    use super::model::VisionConfig;
+    let (vision, image_resolution) = match name {
+        "tiny-vit" => (VisionConfig::Vit { layers: 1, width: 64, patch_size: 16 }, 32),
+        "tiny-rn" => (VisionConfig::ResNet { layers: [1, 1, 1, 1], width: 8 }, 64),
+        _ => return None,
+    };
+    Some(ClipConfig {
+        embed_dim: 32,
+        image_resolution,
+        vision,
+        context_length: 77,
+        vocab_size: 49408,
+        transformer_width: 64,
+        transformer_heads: 1,
+        transformer_layers: 1,
+    })
+}
+
 /// Fills every variable of a CLIP VarStore as OpenAI's `initialize_parameters` would in
 /// spirit: norms at identity (weight 1, bias 0, running var 1), `logit_scale` ln(1/0.07),
 /// everything else N(0, 0.02²). Deterministic for `seed`.

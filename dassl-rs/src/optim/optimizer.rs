@@ -445,15 +445,16 @@ pub(crate) fn grads_finite(params: &[Tensor]) -> Result<bool, OptimError> {
     Ok(true)
 }
 
-/// Multiplies every gradient by `factor` (computed in the gradient's own precision, like
-/// `_amp_foreach_non_finite_check_and_unscale_`, whose factor is a float32 tensor).
+/// Multiplies every gradient by the float32 `factor`, like
+/// `_amp_foreach_non_finite_check_and_unscale_`: half/bfloat16 gradients are scaled in
+/// float32 and rounded back (an in-place half multiply would round the factor to half).
 pub(crate) fn scale_grads(params: &[Tensor], factor: f32) -> Result<(), OptimError> {
     let _guard = tch::no_grad_guard();
     for p in params {
         let mut g = p.grad();
         if g.defined() {
             let f = Tensor::from(factor).f_to_device(g.device())?;
-            if g.kind() == Kind::Float {
+            if !matches!(g.kind(), Kind::Half | Kind::BFloat16) {
                 let _ = g.f_mul_(&f)?;
             } else {
                 let scaled = g.f_to_kind(Kind::Float)?.f_mul(&f)?.f_to_kind(g.kind())?;

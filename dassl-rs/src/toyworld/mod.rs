@@ -250,7 +250,7 @@ pub fn ensure_toy_world_with(
                 .map(|n| n.get() as i32)
                 .unwrap_or(1),
         );
-        let (vs, _clip, report) = pretrain(recipe, &combos, seed, budget, &mut |line| print(line))?;
+        let (vs, _clip, report) = pretrain(recipe, &combos, seed, budget, &mut print)?;
         save_weights(&vs, &weights)?;
         let info = ToyClipInfo {
             generator: "dassl-rs toyworld".into(),
