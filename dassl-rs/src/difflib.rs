@@ -48,8 +48,11 @@ impl<'s> Matcher<'s> {
         let n = b.len();
         if n >= 200 {
             let ntest = n / 100 + 1;
-            let popular: HashSet<char> =
-                b2j.iter().filter(|(_, idx)| idx.len() > ntest).map(|(c, _)| *c).collect();
+            let popular: HashSet<char> = b2j
+                .iter()
+                .filter(|(_, idx)| idx.len() > ntest)
+                .map(|(c, _)| *c)
+                .collect();
             for c in popular {
                 b2j.remove(&c);
             }
@@ -57,7 +60,13 @@ impl<'s> Matcher<'s> {
         Matcher { a, b, b2j }
     }
 
-    fn longest_match(&self, alo: usize, ahi: usize, blo: usize, bhi: usize) -> (usize, usize, usize) {
+    fn longest_match(
+        &self,
+        alo: usize,
+        ahi: usize,
+        blo: usize,
+        bhi: usize,
+    ) -> (usize, usize, usize) {
         let (mut besti, mut bestj, mut bestsize) = (alo, blo, 0usize);
         let mut j2len: HashMap<usize, usize> = HashMap::new();
         for i in alo..ahi {
@@ -70,7 +79,12 @@ impl<'s> Matcher<'s> {
                     if j >= bhi {
                         break;
                     }
-                    let k = j.checked_sub(1).and_then(|p| j2len.get(&p)).copied().unwrap_or(0) + 1;
+                    let k = j
+                        .checked_sub(1)
+                        .and_then(|p| j2len.get(&p))
+                        .copied()
+                        .unwrap_or(0)
+                        + 1;
                     newj2len.insert(j, k);
                     if k > bestsize {
                         besti = i + 1 - k;
@@ -129,10 +143,18 @@ mod tests {
             ("", "", 1.0),
             ("a", "", 0.0),
             ("OPTIM.LRR", "OPTIM.LR", 16.0 / 17.0),
-            ("private Thread currentThread;", "private volatile Thread currentThread;", 0.8656716417910447),
+            (
+                "private Thread currentThread;",
+                "private volatile Thread currentThread;",
+                0.8656716417910447,
+            ),
         ];
         for (a, b, want) in cases {
-            assert!((ratio(a, b) - want).abs() < 1e-12, "ratio({a:?}, {b:?}) = {} != {want}", ratio(a, b));
+            assert!(
+                (ratio(a, b) - want).abs() < 1e-12,
+                "ratio({a:?}, {b:?}) = {} != {want}",
+                ratio(a, b)
+            );
         }
     }
 
@@ -140,7 +162,10 @@ mod tests {
     fn ties_go_to_the_later_candidate_as_in_dassl() {
         // "ab" vs "ax" and "ay": both ratio 0.5; Dassl keeps the later one.
         assert_eq!(most_similar("ab", &["ax", "ay"]), Some("ay"));
-        assert_eq!(most_similar("CoOP", &["CoCoOp", "CoOp", "ZeroshotCLIP"]), Some("CoOp"));
+        assert_eq!(
+            most_similar("CoOP", &["CoCoOp", "CoOp", "ZeroshotCLIP"]),
+            Some("CoOp")
+        );
         assert_eq!(most_similar("x", &[]), None);
     }
 

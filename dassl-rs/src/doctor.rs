@@ -12,10 +12,20 @@ pub fn report() -> String {
     let _ = writeln!(s, "dassl {}", env!("CARGO_PKG_VERSION"));
     let _ = writeln!(s, "libtorch {LIBTORCH_VERSION} (tch 0.24)");
     // A dropped libtorch_cuda (linker --as-needed) is the classic reason for "no CUDA".
-    let _ = writeln!(s, "libtorch_cuda loaded: {}", yes_no(libtorch_cuda_loaded()));
+    let _ = writeln!(
+        s,
+        "libtorch_cuda loaded: {}",
+        yes_no(libtorch_cuda_loaded())
+    );
     let available = tch::Cuda::is_available();
     let count = tch::Cuda::device_count();
-    let _ = writeln!(s, "CUDA available: {} ({} device{})", yes_no(available), count, if count == 1 { "" } else { "s" });
+    let _ = writeln!(
+        s,
+        "CUDA available: {} ({} device{})",
+        yes_no(available),
+        count,
+        if count == 1 { "" } else { "s" }
+    );
     if available {
         for (i, name) in gpu_names().iter().enumerate() {
             let _ = writeln!(s, "  cuda:{i} {name}");
@@ -28,11 +38,36 @@ pub fn report() -> String {
         let _ = write!(s, " (version {})", tch::utils::version_cudnn());
     }
     s.push('\n');
-    let _ = writeln!(s, "torch threads: {} (interop {})", tch::get_num_threads(), tch::utils::get_num_interop_threads());
-    let _ = writeln!(s, "CPU cores: {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let _ = writeln!(s, "MKL: {}, OpenMP: {}", yes_no(tch::utils::has_mkl()), yes_no(tch::utils::has_openmp()));
+    let _ = writeln!(
+        s,
+        "torch threads: {} (interop {})",
+        tch::get_num_threads(),
+        tch::utils::get_num_interop_threads()
+    );
+    let _ = writeln!(
+        s,
+        "CPU cores: {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    let _ = writeln!(
+        s,
+        "MKL: {}, OpenMP: {}",
+        yes_no(tch::utils::has_mkl()),
+        yes_no(tch::utils::has_openmp())
+    );
     let cache = crate::clip::cache_dir();
-    let _ = writeln!(s, "CLIP weights cache: {} ({})", cache.display(), if cache.is_dir() { "exists" } else { "not created yet" });
+    let _ = writeln!(
+        s,
+        "CLIP weights cache: {} ({})",
+        cache.display(),
+        if cache.is_dir() {
+            "exists"
+        } else {
+            "not created yet"
+        }
+    );
     s
 }
 
@@ -51,11 +86,15 @@ fn yes_no(b: bool) -> &'static str {
 
 /// tch exposes no device-name query, so ask the driver's tool; absent names are "unknown".
 fn gpu_names() -> Vec<String> {
-    let out = std::process::Command::new("nvidia-smi").args(["--query-gpu=name", "--format=csv,noheader"]).output();
+    let out = std::process::Command::new("nvidia-smi")
+        .args(["--query-gpu=name", "--format=csv,noheader"])
+        .output();
     let names: Vec<String> = match out {
-        Ok(o) if o.status.success() => {
-            String::from_utf8_lossy(&o.stdout).lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
-        }
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect(),
         _ => Vec::new(),
     };
     // nvidia-smi lists every GPU; torch sees those CUDA_VISIBLE_DEVICES selects, in its order.
@@ -65,8 +104,14 @@ fn gpu_names() -> Vec<String> {
     let count = usize::try_from(tch::Cuda::device_count()).unwrap_or(0);
     (0..count)
         .map(|i| {
-            let physical = visible.as_ref().and_then(|v| v.get(i).copied()).unwrap_or(i);
-            names.get(physical).cloned().unwrap_or_else(|| "unknown".into())
+            let physical = visible
+                .as_ref()
+                .and_then(|v| v.get(i).copied())
+                .unwrap_or(i);
+            names
+                .get(physical)
+                .cloned()
+                .unwrap_or_else(|| "unknown".into())
         })
         .collect()
 }

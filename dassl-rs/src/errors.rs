@@ -10,15 +10,30 @@ use crate::config::Origin;
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    ReadFile { path: PathBuf, source: std::io::Error },
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path} is not valid YAML: {source}")]
-    Yaml { path: PathBuf, source: serde_yaml::Error },
+    Yaml {
+        path: PathBuf,
+        source: serde_yaml::Error,
+    },
     #[error("config file {path} must hold a mapping of config keys, found {found}")]
     YamlNotMapping { path: PathBuf, found: &'static str },
     #[error("config file {path}, key {key}: {what}")]
-    YamlValue { path: PathBuf, key: String, line: Option<usize>, what: String },
+    YamlValue {
+        path: PathBuf,
+        key: String,
+        line: Option<usize>,
+        what: String,
+    },
     #[error("non-existent config key: {key} (from {origin}){}", suggestion.as_ref().map(|s| format!("; did you mean {s}?")).unwrap_or_default())]
-    UnknownKey { key: String, origin: Origin, suggestion: Option<String> },
+    UnknownKey {
+        key: String,
+        origin: Origin,
+        suggestion: Option<String>,
+    },
     #[error("type mismatch for config key {key} (from {origin}): expected {expected} like the default {default}, got {got} {value}{}", hint(expected, got))]
     TypeMismatch {
         key: String,
@@ -33,15 +48,33 @@ pub enum ConfigError {
     #[error("config key {key} is a value, not a node, so {full_key} cannot exist")]
     NotANode { key: String, full_key: String },
     #[error("{plugin} declares {key} with default {literal:?}, which is not a Python literal")]
-    BadDefault { key: String, literal: String, plugin: String },
+    BadDefault {
+        key: String,
+        literal: String,
+        plugin: String,
+    },
     #[error("{plugin} declares {key} = {value}, but {by} already set it to {existing}")]
-    ConflictingDefault { key: String, plugin: String, value: String, existing: String, by: String },
+    ConflictingDefault {
+        key: String,
+        plugin: String,
+        value: String,
+        existing: String,
+        by: String,
+    },
     #[error("config key {key} is missing")]
     MissingKey { key: String },
     #[error("config key {key} must be {expected}, got {value}")]
-    WrongType { key: String, expected: &'static str, value: String },
+    WrongType {
+        key: String,
+        expected: &'static str,
+        value: String,
+    },
     #[error("invalid value for {key}: {value}; expected {expected}")]
-    InvalidChoice { key: String, value: String, expected: String },
+    InvalidChoice {
+        key: String,
+        value: String,
+        expected: String,
+    },
 }
 
 fn hint(expected: &str, got: &str) -> &'static str {
@@ -58,9 +91,17 @@ fn hint(expected: &str, got: &str) -> &'static str {
 pub enum RegistryError {
     /// Dassl's `check_availability` text, prefixed with the registry.
     #[error("{registry} registry: The requested one is expected to belong to {available}, but got [{requested}] (do you mean [{suggestion}]?)")]
-    Unknown { registry: &'static str, requested: String, available: String, suggestion: String },
+    Unknown {
+        registry: &'static str,
+        requested: String,
+        available: String,
+        suggestion: String,
+    },
     #[error("An object named \"{name}\" was already registered in \"{registry}\" registry")]
-    Duplicate { registry: &'static str, name: &'static str },
+    Duplicate {
+        registry: &'static str,
+        name: &'static str,
+    },
     #[error("{registry} registry is empty: no {registry} plugin was linked into this binary")]
     Empty { registry: &'static str },
 }
@@ -71,9 +112,16 @@ pub enum DataError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("dataset folder {path} not found; {name} expects this layout:\n{layout}\nSee docs/DATASETS.md for where to get the data and how to prepare it")]
-    MissingDataset { name: &'static str, path: PathBuf, layout: &'static str },
+    MissingDataset {
+        name: &'static str,
+        path: PathBuf,
+        layout: &'static str,
+    },
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not a valid split file: {reason}")]
     BadSplit { path: PathBuf, reason: String },
     #[error("image {path} listed in {listed_in} does not exist")]
@@ -84,28 +132,55 @@ pub enum DataError {
     Registry(#[from] RegistryError),
     /// An annotation file (class list, official split list) that does not parse.
     #[error("{path}{}: {reason}", line.map(|l| format!(", line {l}")).unwrap_or_default())]
-    BadAnnotation { path: PathBuf, line: Option<usize>, reason: String },
+    BadAnnotation {
+        path: PathBuf,
+        line: Option<usize>,
+        reason: String,
+    },
     /// CoOp asserts every class gets train, val and test images when it splits a folder.
     #[error("class {class:?} in {dir} has {count} image(s), too few for a {split} split (CoOp needs at least one image in every part)")]
-    TooFewImages { dir: PathBuf, class: String, count: usize, split: String },
+    TooFewImages {
+        dir: PathBuf,
+        class: String,
+        count: usize,
+        split: String,
+    },
     /// A dataset whose fallback split cannot be made here (it needs MATLAB files).
-    #[error("{name} needs the split file {path}: {why}. See docs/DATASETS.md for where to download it")]
-    MissingSplit { name: &'static str, path: PathBuf, why: &'static str },
+    #[error(
+        "{name} needs the split file {path}: {why}. See docs/DATASETS.md for where to download it"
+    )]
+    MissingSplit {
+        name: &'static str,
+        path: PathBuf,
+        why: &'static str,
+    },
     /// A custom dataset spec (DATASET.CUSTOM_SPEC) that cannot be used.
     #[error("custom dataset spec {path}: {reason}")]
     BadSpec { path: PathBuf, reason: String },
     /// The toy generator refuses to write over a folder it did not create.
-    #[error("{path} exists and was not made by the toy generator (no {marker}); choose another root")]
+    #[error(
+        "{path} exists and was not made by the toy generator (no {marker}); choose another root"
+    )]
     NotToyData { path: PathBuf, marker: &'static str },
     /// DATALOADER.*.SAMPLER names a sampler the loader does not have.
     #[error("Unknown sampler type: {name} (valid: {valid}){}", if *dassl_only { "; Dassl has it but dassl-rs does not implement it" } else { "" })]
-    UnknownSampler { name: String, valid: String, dassl_only: bool },
+    UnknownSampler {
+        name: String,
+        valid: String,
+        dassl_only: bool,
+    },
     /// The INPUT.* transform settings cannot be built.
     #[error("cannot build the {which} transform: {source}")]
-    BuildTransform { which: &'static str, source: crate::data::transforms::TransformError },
+    BuildTransform {
+        which: &'static str,
+        source: crate::data::transforms::TransformError,
+    },
     /// A transform failed on one image.
     #[error("cannot transform image {path}: {source}")]
-    Transform { path: PathBuf, source: crate::data::transforms::TransformError },
+    Transform {
+        path: PathBuf,
+        source: crate::data::transforms::TransformError,
+    },
     /// Loader settings Dassl would reject (batch size 0, an empty loader).
     #[error("{0}")]
     InvalidLoader(String),
@@ -129,11 +204,17 @@ pub enum EngineError {
     #[error(transparent)]
     Torch(#[from] tch::TchError),
     #[error("cannot write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Invalid(String),
     #[error("trainer {trainer} cannot run in this build yet: {reason}")]
-    TrainerUnavailable { trainer: &'static str, reason: &'static str },
+    TrainerUnavailable {
+        trainer: &'static str,
+        reason: &'static str,
+    },
 }
 
 /// Downloading CLIP weights.
@@ -144,9 +225,16 @@ pub enum FetchError {
     #[error("download of {url} failed: {reason}")]
     Http { url: String, reason: String },
     #[error("cannot write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("SHA256 checksum of {url} does not match: expected {expected}, got {actual}; the partial file was removed")]
-    Checksum { url: String, expected: String, actual: String },
+    Checksum {
+        url: String,
+        expected: String,
+        actual: String,
+    },
 }
 
 /// Optimizers, LR schedulers and loss scaling (Dassl's `build_optimizer` / `build_lr_scheduler`).
@@ -159,10 +247,17 @@ pub enum OptimError {
     Torch(Box<tch::TchError>),
     /// Dassl's `ValueError` text for `OPTIM.NAME`.
     #[error("optim must be one of {}, but got {got}{}", py_list(available), if implemented.is_empty() { String::new() } else { format!(" (dassl-rs implements {})", py_list(implemented)) })]
-    UnknownOptimizer { got: String, available: &'static [&'static str], implemented: &'static [&'static str] },
+    UnknownOptimizer {
+        got: String,
+        available: &'static [&'static str],
+        implemented: &'static [&'static str],
+    },
     /// Dassl's `ValueError` text for `OPTIM.LR_SCHEDULER`.
     #[error("scheduler must be one of {}, but got {got}", py_list(available))]
-    UnknownScheduler { got: String, available: &'static [&'static str] },
+    UnknownScheduler {
+        got: String,
+        available: &'static [&'static str],
+    },
     #[error("OPTIM.WARMUP_TYPE must be one of ['constant', 'linear'], but got {got}")]
     UnknownWarmup { got: String },
     #[error("{0} is not supported by dassl-rs")]
@@ -180,11 +275,20 @@ pub enum CheckpointError {
     #[error("File is not found at \"{path}\"")]
     NotFound { path: PathBuf },
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {source}")]
-    Torch { path: PathBuf, source: Box<tch::TchError> },
+    Torch {
+        path: PathBuf,
+        source: Box<tch::TchError>,
+    },
     #[error("{path} is not a valid checkpoint: {reason}")]
     Format { path: PathBuf, reason: String },
     #[error(transparent)]
@@ -195,20 +299,37 @@ pub enum CheckpointError {
 #[derive(Debug, Error)]
 pub enum SweepError {
     #[error("cannot read sweep file {path}: {source}")]
-    ReadSpec { path: PathBuf, source: std::io::Error },
+    ReadSpec {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("sweep file {path} is not valid: {source}")]
-    SpecYaml { path: PathBuf, source: serde_yaml::Error },
+    SpecYaml {
+        path: PathBuf,
+        source: serde_yaml::Error,
+    },
     #[error("sweep file {path}: {what}")]
     Spec { path: PathBuf, what: String },
     /// A run whose config does not resolve (as `dassl train` would refuse it, exit 2).
     #[error("run {dir}: {reason}")]
     Resolve { dir: String, reason: String },
     #[error("cannot access {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not a valid {what}: {reason}")]
-    BadFile { path: PathBuf, what: &'static str, reason: String },
+    BadFile {
+        path: PathBuf,
+        what: &'static str,
+        reason: String,
+    },
     #[error("{failed} of {total} runs failed; `dassl status {output}` lists their causes")]
-    RunsFailed { failed: usize, total: usize, output: PathBuf },
+    RunsFailed {
+        failed: usize,
+        total: usize,
+        output: PathBuf,
+    },
     #[error("interrupted: {running} run(s) stopped; run the same command again to resume")]
     Interrupted { running: usize },
     #[error("slurm: {0}")]
@@ -225,7 +346,11 @@ impl SweepError {
     /// the run's own status for single runs, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            SweepError::ReadSpec { .. } | SweepError::SpecYaml { .. } | SweepError::Spec { .. } | SweepError::Resolve { .. } | SweepError::Usage(_) => 2,
+            SweepError::ReadSpec { .. }
+            | SweepError::SpecYaml { .. }
+            | SweepError::Spec { .. }
+            | SweepError::Resolve { .. }
+            | SweepError::Usage(_) => 2,
             SweepError::Interrupted { .. } => 130,
             SweepError::Exit { code, .. } => *code,
             _ => 1,
@@ -237,10 +362,15 @@ impl SweepError {
 #[derive(Debug, Error)]
 pub enum ReportError {
     #[error("cannot access {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {reason}")]
     BadFile { path: PathBuf, reason: String },
-    #[error("no sweep manifest in {path}/.dassl/manifests: run `dassl run --sweep FILE` into it first")]
+    #[error(
+        "no sweep manifest in {path}/.dassl/manifests: run `dassl run --sweep FILE` into it first"
+    )]
     NoManifest { path: PathBuf },
     #[error("cannot draw {path}: {reason}")]
     Plot { path: PathBuf, reason: String },

@@ -90,7 +90,9 @@ pub trait RegistryEntry: inventory::Collect + Sized {
         }
         let names: Vec<&str> = all.iter().map(|e| e.name()).collect();
         if names.is_empty() {
-            return Err(RegistryError::Empty { registry: Self::REGISTRY });
+            return Err(RegistryError::Empty {
+                registry: Self::REGISTRY,
+            });
         }
         let suggestion = difflib::most_similar(requested, &names).unwrap_or_default();
         Err(RegistryError::Unknown {
@@ -106,7 +108,10 @@ pub trait RegistryEntry: inventory::Collect + Sized {
         let names = Self::names();
         for w in names.windows(2) {
             if w[0] == w[1] {
-                return Err(RegistryError::Duplicate { registry: Self::REGISTRY, name: w[0] });
+                return Err(RegistryError::Duplicate {
+                    registry: Self::REGISTRY,
+                    name: w[0],
+                });
             }
         }
         Ok(())
@@ -151,6 +156,9 @@ pub fn check_all_unique() -> Result<(), RegistryError> {
 
 /// Python's list repr of names, as Dassl's error shows `available`.
 fn python_list(names: &[&str]) -> String {
-    let items: Vec<String> = names.iter().map(|n| crate::config::value::str_repr(n)).collect();
+    let items: Vec<String> = names
+        .iter()
+        .map(|n| crate::config::value::str_repr(n))
+        .collect();
     format!("[{}]", items.join(", "))
 }

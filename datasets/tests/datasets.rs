@@ -143,6 +143,7 @@ fn registered_names_are_coop_plus_toy_and_custom() {
             "SUN397",
             "StanfordCars",
             "ToyShapes",
+            "ToyShapes20",
             "UCF101",
         ]
     );

@@ -24,7 +24,10 @@ fn unknown_key_exits_2_naming_the_closest_key() {
     let o = dassl(&["config", "show", "OPTIM.LRR", "0.1"]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains("OPTIM.LRR") && err.contains("did you mean OPTIM.LR?"), "{err}");
+    assert!(
+        err.contains("OPTIM.LRR") && err.contains("did you mean OPTIM.LR?"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -35,7 +38,12 @@ fn unknown_key_in_a_file_names_file_and_line() {
     let o = dassl(&["config", "show", "--config-file", f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains("OPTIM.MAX_EPOCHS") && err.contains("bad.yaml:3") && err.contains("OPTIM.MAX_EPOCH?"), "{err}");
+    assert!(
+        err.contains("OPTIM.MAX_EPOCHS")
+            && err.contains("bad.yaml:3")
+            && err.contains("OPTIM.MAX_EPOCH?"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -53,11 +61,25 @@ fn type_mismatch_and_odd_opts_exit_2() {
 
 #[test]
 fn seed_zero_sets_seed_zero_unlike_coop() {
-    let out = ok(&dassl(&["config", "show", "--seed", "0", "--trainer", "CoOp", "--backbone", "ViT-B/16", "--root", "/data"]));
+    let out = ok(&dassl(&[
+        "config",
+        "show",
+        "--seed",
+        "0",
+        "--trainer",
+        "CoOp",
+        "--backbone",
+        "ViT-B/16",
+        "--root",
+        "/data",
+    ]));
     let v: serde_yaml::Value = serde_yaml::from_str(&out).unwrap();
     assert_eq!(v["SEED"], serde_yaml::Value::from(0));
     assert_eq!(v["TRAINER"]["NAME"], serde_yaml::Value::from("CoOp"));
-    assert_eq!(v["MODEL"]["BACKBONE"]["NAME"], serde_yaml::Value::from("ViT-B/16"));
+    assert_eq!(
+        v["MODEL"]["BACKBONE"]["NAME"],
+        serde_yaml::Value::from("ViT-B/16")
+    );
     assert_eq!(v["DATASET"]["ROOT"], serde_yaml::Value::from("/data"));
     let out = ok(&dassl(&["config", "show", "--seed", "-1"]));
     let v: serde_yaml::Value = serde_yaml::from_str(&out).unwrap();
@@ -68,27 +90,56 @@ fn seed_zero_sets_seed_zero_unlike_coop() {
 #[test]
 fn every_shipped_coop_config_loads() {
     let root = repo().join("configs");
-    let datasets: Vec<_> = std::fs::read_dir(root.join("datasets")).unwrap().map(|e| e.unwrap().path()).collect();
+    let datasets: Vec<_> = std::fs::read_dir(root.join("datasets"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(datasets.len(), 15);
     let mut trainers = Vec::new();
     for t in ["CoOp", "CoCoOp"] {
-        trainers.extend(std::fs::read_dir(root.join("trainers").join(t)).unwrap().map(|e| e.unwrap().path()));
+        trainers.extend(
+            std::fs::read_dir(root.join("trainers").join(t))
+                .unwrap()
+                .map(|e| e.unwrap().path()),
+        );
     }
     assert_eq!(trainers.len(), 20);
     for t in &trainers {
-        let out = ok(&dassl(&["config", "show", "--dataset-config-file", datasets[0].to_str().unwrap(), "--config-file", t.to_str().unwrap()]));
+        let out = ok(&dassl(&[
+            "config",
+            "show",
+            "--dataset-config-file",
+            datasets[0].to_str().unwrap(),
+            "--config-file",
+            t.to_str().unwrap(),
+        ]));
         assert!(out.contains("MODEL:"), "{}", t.display());
     }
     for d in &datasets {
-        ok(&dassl(&["config", "show", "--dataset-config-file", d.to_str().unwrap()]));
+        ok(&dassl(&[
+            "config",
+            "show",
+            "--dataset-config-file",
+            d.to_str().unwrap(),
+        ]));
     }
 }
 
 #[test]
 fn yacs_format_prints_like_dassl() {
-    let out = ok(&dassl(&["config", "show", "--format", "yacs", "--config-file", "configs/trainers/CoOp/rn50.yaml"]));
+    let out = ok(&dassl(&[
+        "config",
+        "show",
+        "--format",
+        "yacs",
+        "--config-file",
+        "configs/trainers/CoOp/rn50.yaml",
+    ]));
     assert!(out.contains("\nINPUT:\n  COLORJITTER_B: 0.4\n"), "{out}");
     assert!(out.contains("  SIZE: (224, 224)\n"), "{out}");
     assert!(out.contains("  WARMUP_CONS_LR: 1e-05\n"), "{out}");
-    assert!(out.contains("  TRANSFORMS: ('random_resized_crop', 'random_flip', 'normalize')\n"), "{out}");
+    assert!(
+        out.contains("  TRANSFORMS: ('random_resized_crop', 'random_flip', 'normalize')\n"),
+        "{out}"
+    );
 }

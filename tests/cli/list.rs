@@ -20,8 +20,19 @@ fn unknown_list_kind_is_a_usage_error() {
 #[test]
 fn doctor_reports_the_toolchain() {
     let out = ok(&dassl(&["doctor"]));
-    for needle in ["dassl 0.1.0", "libtorch 2.11.0", "libtorch_cuda loaded:", "CUDA available:", "cuDNN available:", "torch threads:", "CLIP weights cache:"] {
-        assert!(out.contains(needle), "doctor output lacks {needle:?}:\n{out}");
+    for needle in [
+        "dassl 0.1.0",
+        "libtorch 2.11.0",
+        "libtorch_cuda loaded:",
+        "CUDA available:",
+        "cuDNN available:",
+        "torch threads:",
+        "CLIP weights cache:",
+    ] {
+        assert!(
+            out.contains(needle),
+            "doctor output lacks {needle:?}:\n{out}"
+        );
     }
     // The venv's torch is a CUDA build: the binary must keep libtorch_cuda linked.
     assert!(out.contains("libtorch_cuda loaded: yes"), "{out}");

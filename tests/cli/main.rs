@@ -4,6 +4,7 @@ mod support;
 
 mod clip_cmd;
 mod config_cmd;
+mod demo;
 mod list;
 mod sweep;
 mod train;

@@ -32,7 +32,13 @@ pub fn stderr(o: &Output) -> String {
 
 /// Asserts success and returns stdout.
 pub fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "dassl failed ({:?}):\nstdout:\n{}\nstderr:\n{}", o.status, stdout(o), stderr(o));
+    assert!(
+        o.status.success(),
+        "dassl failed ({:?}):\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
     stdout(o)
 }
 
@@ -42,7 +48,11 @@ pub fn tiny_clip(dir: &Path) -> PathBuf {
     let config = ClipConfig {
         embed_dim: 32,
         image_resolution: 32,
-        vision: VisionConfig::Vit { layers: 1, width: 64, patch_size: 16 },
+        vision: VisionConfig::Vit {
+            layers: 1,
+            width: 64,
+            patch_size: 16,
+        },
         context_length: 77,
         vocab_size: 49408,
         transformer_width: 64,
@@ -57,6 +67,20 @@ pub fn tiny_clip(dir: &Path) -> PathBuf {
 /// Toy data (`toy_shapes`, 5 classes x 12 images) under `dir/data`.
 pub fn toy_data(dir: &Path) -> PathBuf {
     let root = dir.join("data");
-    ok(&dassl_in(dir, &["data", "make-toy", "--root", root.to_str().unwrap(), "--classes", "5", "--images-per-class", "12", "--image-size", "40"]));
+    ok(&dassl_in(
+        dir,
+        &[
+            "data",
+            "make-toy",
+            "--root",
+            root.to_str().unwrap(),
+            "--classes",
+            "5",
+            "--images-per-class",
+            "12",
+            "--image-size",
+            "40",
+        ],
+    ));
     root
 }

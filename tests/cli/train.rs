@@ -3,7 +3,10 @@ use crate::support::{dassl_in, stderr, stdout};
 #[test]
 fn unknown_trainer_exits_2_with_dassls_did_you_mean() {
     let dir = tempfile::tempdir().unwrap();
-    let o = dassl_in(dir.path(), &["train", "--trainer", "CoOP", "--output-dir", "out"]);
+    let o = dassl_in(
+        dir.path(),
+        &["train", "--trainer", "CoOP", "--output-dir", "out"],
+    );
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
@@ -17,11 +20,24 @@ fn unknown_trainer_exits_2_with_dassls_did_you_mean() {
 #[test]
 fn a_run_logs_args_and_config_and_keeps_earlier_logs() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["train", "--trainer", "CoOp", "--output-dir", "out", "--seed", "1", "TRAINER.COOP.N_CTX", "8"];
+    let args = [
+        "train",
+        "--trainer",
+        "CoOp",
+        "--output-dir",
+        "out",
+        "--seed",
+        "1",
+        "TRAINER.COOP.N_CTX",
+        "8",
+    ];
     let o = dassl_in(dir.path(), &args);
     let out = dir.path().join("out");
     let log = std::fs::read_to_string(out.join("log.txt")).expect("log.txt is written");
-    assert!(log.contains("** Arguments **\n***************\nbackbone: \n"), "{log}");
+    assert!(
+        log.contains("** Arguments **\n***************\nbackbone: \n"),
+        "{log}"
+    );
     assert!(log.contains("opts: ['TRAINER.COOP.N_CTX', '8']"), "{log}");
     assert!(log.contains("    N_CTX: 8\n"), "{log}");
     assert!(log.contains("Loading trainer: CoOp"), "{log}");
@@ -46,9 +62,24 @@ fn a_run_logs_args_and_config_and_keeps_earlier_logs() {
 #[test]
 fn bad_trainer_option_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();
-    let o = dassl_in(dir.path(), &["train", "--trainer", "CoOp", "--output-dir", "out", "TRAINER.COOP.PREC", "fp8"]);
+    let o = dassl_in(
+        dir.path(),
+        &[
+            "train",
+            "--trainer",
+            "CoOp",
+            "--output-dir",
+            "out",
+            "TRAINER.COOP.PREC",
+            "fp8",
+        ],
+    );
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("TRAINER.COOP.PREC") && stderr(&o).contains("fp16, fp32, amp"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("TRAINER.COOP.PREC") && stderr(&o).contains("fp16, fp32, amp"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -59,10 +90,26 @@ fn zeroshot_clip_evaluates_and_writes_a_result_parse_test_res_can_read() {
     let o = dassl_in(
         dir.path(),
         &[
-            "train", "--trainer", "ZeroshotCLIP", "--root", root.to_str().unwrap(), "--output-dir", "out", "--eval-only",
-            "--backbone", clip.to_str().unwrap(),
-            "DATASET.NAME", "ToyShapes", "INPUT.SIZE", "(32, 32)", "INPUT.INTERPOLATION", "bicubic",
-            "DATALOADER.NUM_WORKERS", "2", "TEST.PER_CLASS_RESULT", "True",
+            "train",
+            "--trainer",
+            "ZeroshotCLIP",
+            "--root",
+            root.to_str().unwrap(),
+            "--output-dir",
+            "out",
+            "--eval-only",
+            "--backbone",
+            clip.to_str().unwrap(),
+            "DATASET.NAME",
+            "ToyShapes",
+            "INPUT.SIZE",
+            "(32, 32)",
+            "INPUT.INTERPOLATION",
+            "bicubic",
+            "DATALOADER.NUM_WORKERS",
+            "2",
+            "TEST.PER_CLASS_RESULT",
+            "True",
         ],
     );
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
@@ -70,9 +117,13 @@ fn zeroshot_clip_evaluates_and_writes_a_result_parse_test_res_can_read() {
     let log = std::fs::read_to_string(out.join("log.txt")).unwrap();
     assert!(log.contains("Loading trainer: ZeroshotCLIP"), "{log}");
     assert!(log.contains("Prompts: [\"a photo of a "), "{log}");
-    assert!(log.contains("Evaluate on the *test* set\n=> result\n* total: "), "{log}");
+    assert!(
+        log.contains("Evaluate on the *test* set\n=> result\n* total: "),
+        "{log}"
+    );
     assert!(log.contains("=> per-class result"), "{log}");
-    let result: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
     assert_eq!(result["trainer"], "ZeroshotCLIP");
     assert_eq!(result["dataset"], "ToyShapes");
     assert_eq!(result["device"], "cpu");
@@ -83,28 +134,79 @@ fn zeroshot_clip_evaluates_and_writes_a_result_parse_test_res_can_read() {
     let o = dassl_in(
         dir.path(),
         &[
-            "train", "--trainer", "ZeroshotCLIP", "--root", root.to_str().unwrap(), "--output-dir", "out2", "--eval-only",
-            "--backbone", clip.to_str().unwrap(),
-            "DATASET.NAME", "ToyShapes", "INPUT.SIZE", "(32, 32)", "INPUT.INTERPOLATION", "bicubic",
-            "DATALOADER.NUM_WORKERS", "1",
+            "train",
+            "--trainer",
+            "ZeroshotCLIP",
+            "--root",
+            root.to_str().unwrap(),
+            "--output-dir",
+            "out2",
+            "--eval-only",
+            "--backbone",
+            clip.to_str().unwrap(),
+            "DATASET.NAME",
+            "ToyShapes",
+            "INPUT.SIZE",
+            "(32, 32)",
+            "INPUT.INTERPOLATION",
+            "bicubic",
+            "DATALOADER.NUM_WORKERS",
+            "1",
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let again: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("out2/result.json")).unwrap()).unwrap();
-    assert_eq!(again["accuracy"], result["accuracy"], "thread count must not change results");
+    let again: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out2/result.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        again["accuracy"], result["accuracy"],
+        "thread count must not change results"
+    );
     assert_eq!(again["config_hash"].as_str().map(str::len), Some(64));
 }
 
-fn coop_args<'a>(root: &'a str, clip: &'a str, out: &'a str, epochs: &'a str, flags: &[&'a str]) -> Vec<&'a str> {
+fn coop_args<'a>(
+    root: &'a str,
+    clip: &'a str,
+    out: &'a str,
+    epochs: &'a str,
+    flags: &[&'a str],
+) -> Vec<&'a str> {
     let mut args = vec![
-        "train", "--trainer", "CoOp", "--root", root, "--output-dir", out, "--seed", "1", "--backbone", clip,
-        "--dataset-config-file", "DATASET_CFG", "--config-file", "TRAINER_CFG",
+        "train",
+        "--trainer",
+        "CoOp",
+        "--root",
+        root,
+        "--output-dir",
+        out,
+        "--seed",
+        "1",
+        "--backbone",
+        clip,
+        "--dataset-config-file",
+        "DATASET_CFG",
+        "--config-file",
+        "TRAINER_CFG",
     ];
     // Flags go before the trailing KEY VALUE pairs, which take everything after them.
     args.extend_from_slice(flags);
     args.extend([
-        "DATASET.NAME", "ToyShapes", "INPUT.SIZE", "(32, 32)", "OPTIM.MAX_EPOCH", epochs, "DATASET.NUM_SHOTS", "4",
-        "TRAINER.COOP.N_CTX", "4", "DATALOADER.TRAIN_X.BATCH_SIZE", "4", "TRAIN.PRINT_FREQ", "1",
+        "DATASET.NAME",
+        "ToyShapes",
+        "INPUT.SIZE",
+        "(32, 32)",
+        "OPTIM.MAX_EPOCH",
+        epochs,
+        "DATASET.NUM_SHOTS",
+        "4",
+        "TRAINER.COOP.N_CTX",
+        "4",
+        "DATALOADER.TRAIN_X.BATCH_SIZE",
+        "4",
+        "TRAIN.PRINT_FREQ",
+        "1",
     ]);
     args
 }
@@ -130,43 +232,97 @@ fn coop_trains_checkpoints_resumes_and_evaluates_a_saved_context() {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         dassl_in(dir.path(), &refs)
     };
-    let o = run(with_cfgs(coop_args(root.to_str().unwrap(), clip.to_str().unwrap(), "out", "2", &[])));
+    let o = run(with_cfgs(coop_args(
+        root.to_str().unwrap(),
+        clip.to_str().unwrap(),
+        "out",
+        "2",
+        &[],
+    )));
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
     let out = dir.path().join("out");
     let log = std::fs::read_to_string(out.join("log.txt")).unwrap();
     // 5 classes x 4 shots = 20 images, batch 4: 5 batches, a line each (PRINT_FREQ 1).
     // CoOp's schedule: constant warmup at 1e-5 in the first epoch, then cosine from 0.002;
     // CoOp steps the scheduler inside the last batch, so that line already shows 0.002.
-    assert!(log.contains("epoch [1/2] batch [4/5] time ") && log.contains("lr 1.0000e-05 eta"), "{log}");
-    assert!(log.lines().any(|l| l.starts_with("epoch [1/2] batch [5/5]") && l.contains("lr 2.0000e-03")), "{log}");
-    assert!(log.lines().any(|l| l.starts_with("epoch [2/2] batch [1/5]") && l.contains("lr 2.0000e-03")), "{log}");
-    assert!(log.contains("Finish training\nDeploy the last-epoch model\nEvaluate on the *test* set\n=> result\n"), "{log}");
+    assert!(
+        log.contains("epoch [1/2] batch [4/5] time ") && log.contains("lr 1.0000e-05 eta"),
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("epoch [1/2] batch [5/5]") && l.contains("lr 2.0000e-03")),
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("epoch [2/2] batch [1/5]") && l.contains("lr 2.0000e-03")),
+        "{log}"
+    );
+    assert!(
+        log.contains(
+            "Finish training\nDeploy the last-epoch model\nEvaluate on the *test* set\n=> result\n"
+        ),
+        "{log}"
+    );
     assert!(out.join("prompt_learner/model.pth.tar-2").is_file());
-    assert_eq!(std::fs::read_to_string(out.join("prompt_learner/checkpoint")).unwrap().trim(), "model.pth.tar-2");
+    assert_eq!(
+        std::fs::read_to_string(out.join("prompt_learner/checkpoint"))
+            .unwrap()
+            .trim(),
+        "model.pth.tar-2"
+    );
     assert!(std::fs::read_dir(out.join("tensorboard")).unwrap().count() >= 1);
-    let first: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
+    let first: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
     assert_eq!(first["epochs"], 2);
     assert_eq!(first["shots"], 4);
 
     // Running again into the same folder resumes at the end: no training, same result.
-    let o = run(with_cfgs(coop_args(root.to_str().unwrap(), clip.to_str().unwrap(), "out", "2", &[])));
+    let o = run(with_cfgs(coop_args(
+        root.to_str().unwrap(),
+        clip.to_str().unwrap(),
+        "out",
+        "2",
+        &[],
+    )));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("Found checkpoint at"), "{}", stdout(&o));
     assert!(!stdout(&o).contains("epoch [1/2]"), "{}", stdout(&o));
-    let again: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
     assert_eq!(again["accuracy"], first["accuracy"]);
 
     // --eval-only from the model folder gives the same accuracy, from a fresh context.
     let model_dir = out.to_str().unwrap();
-    let eval = with_cfgs(coop_args(root.to_str().unwrap(), clip.to_str().unwrap(), "eval", "2", &["--eval-only", "--model-dir", model_dir, "--load-epoch", "2"]));
+    let eval = with_cfgs(coop_args(
+        root.to_str().unwrap(),
+        clip.to_str().unwrap(),
+        "eval",
+        "2",
+        &["--eval-only", "--model-dir", model_dir, "--load-epoch", "2"],
+    ));
     let o = run(eval);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("Loading weights to prompt_learner from"), "{}", stdout(&o));
-    let evaluated: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("eval/result.json")).unwrap()).unwrap();
+    assert!(
+        stdout(&o).contains("Loading weights to prompt_learner from"),
+        "{}",
+        stdout(&o)
+    );
+    let evaluated: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("eval/result.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(evaluated["accuracy"], first["accuracy"]);
 
     // A missing epoch names the file it looked for.
-    let missing = with_cfgs(coop_args(root.to_str().unwrap(), clip.to_str().unwrap(), "eval2", "2", &["--eval-only", "--model-dir", model_dir, "--load-epoch", "7"]));
+    let missing = with_cfgs(coop_args(
+        root.to_str().unwrap(),
+        clip.to_str().unwrap(),
+        "eval2",
+        "2",
+        &["--eval-only", "--model-dir", model_dir, "--load-epoch", "7"],
+    ));
     let o = run(missing);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("model.pth.tar-7"), "{}", stderr(&o));

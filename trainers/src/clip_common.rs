@@ -18,13 +18,21 @@ pub fn precision_for(prec: &str, device: Device) -> Result<Precision, EngineErro
         ("fp16", _) => Precision::Fp16,
         ("fp32", _) => Precision::Fp32,
         ("amp", _) => Precision::Amp,
-        (other, _) => return Err(EngineError::Invalid(format!("unknown precision {other:?}; expected fp16, fp32 or amp"))),
+        (other, _) => {
+            return Err(EngineError::Invalid(format!(
+                "unknown precision {other:?}; expected fp16, fp32 or amp"
+            )))
+        }
     })
 }
 
 /// Loads `MODEL.BACKBONE.NAME` (an OpenAI name from the CLIP cache, or a weights file) and
 /// checks that its input resolution is the configured INPUT.SIZE.
-pub fn load_clip(cfg: &Config, device: Device, precision: Precision) -> Result<(VarStore, Clip), EngineError> {
+pub fn load_clip(
+    cfg: &Config,
+    device: Device,
+    precision: Precision,
+) -> Result<(VarStore, Clip), EngineError> {
     let name = cfg.str("MODEL.BACKBONE.NAME")?;
     log_println!("Loading CLIP (backbone: {name})");
     let clip_err = |e: dassl_rs::clip::weights::ClipError| EngineError::Invalid(e.to_string());

@@ -44,7 +44,11 @@ fn extend_cfg(b: &mut ConfigBuilder) -> Result<(), ConfigError> {
 /// CoOp's `check_cfg`, plus the checks its code makes later with asserts.
 fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
     crate::check_choice(cfg, "TRAINER.COOP.PREC", &["fp16", "fp32", "amp"])?;
-    crate::check_choice(cfg, "TRAINER.COOP.CLASS_TOKEN_POSITION", &["end", "middle", "front"])?;
+    crate::check_choice(
+        cfg,
+        "TRAINER.COOP.CLASS_TOKEN_POSITION",
+        &["end", "middle", "front"],
+    )?;
     if cfg.str("TRAINER.COOP.CTX_INIT")?.is_empty() && cfg.int("TRAINER.COOP.N_CTX")? < 1 {
         return Err(ConfigError::InvalidChoice {
             key: "TRAINER.COOP.N_CTX".into(),
@@ -72,15 +76,26 @@ fn build_learner(cfg: &Config) -> Result<(DataManager, CoopLearner, Device), Eng
     let pl = PromptLearner::new(cfg, dm.classnames(), &clip, device)?;
     log_println!("Turning off gradients in both the image and the text encoder");
     vs.freeze();
-    let mut optim = Optimizer::build(cfg, vec![pl.ctx.shallow_clone()]).map_err(|e| EngineError::Invalid(e.to_string()))?;
-    let sched = LrScheduler::build(cfg, &mut optim).map_err(|e| EngineError::Invalid(e.to_string()))?;
+    let mut optim = Optimizer::build(cfg, vec![pl.ctx.shallow_clone()])
+        .map_err(|e| EngineError::Invalid(e.to_string()))?;
+    let sched =
+        LrScheduler::build(cfg, &mut optim).map_err(|e| EngineError::Invalid(e.to_string()))?;
     let scaler = if precision == Precision::Amp && device != Device::Cpu {
         // torch.cuda.amp.GradScaler's defaults.
         DynamicLossScaler::default()
     } else {
         DynamicLossScaler::disabled()
     };
-    let learner = CoopLearner { clip, vs, pl, optim, sched, scaler, precision, device };
+    let learner = CoopLearner {
+        clip,
+        vs,
+        pl,
+        optim,
+        sched,
+        scaler,
+        precision,
+        device,
+    };
     Ok((dm, learner, device))
 }
 
@@ -110,21 +125,33 @@ pub struct PromptLearner {
 
 impl std::fmt::Debug for PromptLearner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PromptLearner").field("n_cls", &self.n_cls).field("n_ctx", &self.n_ctx).field("position", &self.position).finish()
+        f.debug_struct("PromptLearner")
+            .field("n_cls", &self.n_cls)
+            .field("n_ctx", &self.n_ctx)
+            .field("position", &self.position)
+            .finish()
     }
 }
 
 impl PromptLearner {
-    pub fn new(cfg: &Config, classnames: &[String], clip: &Clip, device: Device) -> Result<Self, EngineError> {
+    pub fn new(
+        cfg: &Config,
+        classnames: &[String],
+        clip: &Clip,
+        device: Device,
+    ) -> Result<Self, EngineError> {
         let tok = ClipTokenizer::new();
-        let tok_err = |e: dassl_rs::clip::tokenizer::TokenizeError| EngineError::Invalid(e.to_string());
+        let tok_err =
+            |e: dassl_rs::clip::tokenizer::TokenizeError| EngineError::Invalid(e.to_string());
         let dtype = clip.dtype();
         let n_cls = classnames.len() as i64;
         let ctx_init = cfg.str("TRAINER.COOP.CTX_INIT")?;
         let csc = cfg.bool("TRAINER.COOP.CSC")?;
         let embed = |rows: Vec<Vec<i64>>| -> Tensor {
             let n = rows.len() as i64;
-            let tokens = Tensor::from_slice(&rows.concat()).view([n, -1]).to_device(device);
+            let tokens = Tensor::from_slice(&rows.concat())
+                .view([n, -1])
+                .to_device(device);
             tch::no_grad(|| clip.token_embedding(&tokens).to_kind(dtype))
         };
         let (ctx_vectors, prompt_prefix, n_ctx) = if !ctx_init.is_empty() {
@@ -143,16 +170,23 @@ impl PromptLearner {
                 log_println!("Initializing a generic context");
                 vec![n_ctx, width]
             };
-            let ctx = Tensor::empty(&shape, (Kind::Float, device)).normal_(0.0, 0.02).to_kind(dtype);
+            let ctx = Tensor::empty(&shape, (Kind::Float, device))
+                .normal_(0.0, 0.02)
+                .to_kind(dtype);
             (ctx, vec!["X"; n_ctx as usize].join(" "), n_ctx)
         };
         log_println!("Initial context: \"{prompt_prefix}\"");
         log_println!("Number of context words (tokens): {n_ctx}");
         let names: Vec<String> = classnames.iter().map(|n| n.replace('_', " ")).collect();
         let name_lens: Vec<i64> = names.iter().map(|n| tok.encode(n).len() as i64).collect();
-        let prompts: Vec<String> = names.iter().map(|n| format!("{prompt_prefix} {n}.")).collect();
+        let prompts: Vec<String> = names
+            .iter()
+            .map(|n| format!("{prompt_prefix} {n}."))
+            .collect();
         let rows = tok.tokenize(&prompts, 77, false).map_err(tok_err)?;
-        let tokenized_prompts = Tensor::from_slice(&rows.concat()).view([n_cls, -1]).to_device(device);
+        let tokenized_prompts = Tensor::from_slice(&rows.concat())
+            .view([n_cls, -1])
+            .to_device(device);
         let embedding = embed(rows);
         let position = match cfg.str("TRAINER.COOP.CLASS_TOKEN_POSITION")? {
             "end" => ClassTokenPosition::End,
@@ -173,9 +207,15 @@ impl PromptLearner {
 
     /// The prompt embeddings `[n_cls, 77, D]`.
     pub fn forward(&self) -> Tensor {
-        let ctx = if self.ctx.dim() == 2 { self.ctx.unsqueeze(0).expand([self.n_cls, -1, -1], false) } else { self.ctx.shallow_clone() };
+        let ctx = if self.ctx.dim() == 2 {
+            self.ctx.unsqueeze(0).expand([self.n_cls, -1, -1], false)
+        } else {
+            self.ctx.shallow_clone()
+        };
         match self.position {
-            ClassTokenPosition::End => Tensor::cat(&[&self.token_prefix, &ctx, &self.token_suffix], 1),
+            ClassTokenPosition::End => {
+                Tensor::cat(&[&self.token_prefix, &ctx, &self.token_suffix], 1)
+            }
             ClassTokenPosition::Middle | ClassTokenPosition::Front => {
                 let half = self.n_ctx / 2;
                 let rows: Vec<Tensor> = (0..self.n_cls)
@@ -183,7 +223,11 @@ impl PromptLearner {
                         let len = self.name_lens[i as usize];
                         let prefix = self.token_prefix.narrow(0, i, 1);
                         let class = self.token_suffix.narrow(0, i, 1).narrow(1, 0, len);
-                        let rest = self.token_suffix.narrow(0, i, 1).narrow(1, len, self.token_suffix.size()[1] - len);
+                        let rest = self.token_suffix.narrow(0, i, 1).narrow(
+                            1,
+                            len,
+                            self.token_suffix.size()[1] - len,
+                        );
                         let ctx_i = ctx.narrow(0, i, 1);
                         if self.position == ClassTokenPosition::Middle {
                             let a = ctx_i.narrow(1, 0, half);
@@ -218,7 +262,10 @@ impl PromptLearner {
                 self.ctx.size()
             )));
         }
-        tch::no_grad(|| self.ctx.copy_(&ctx.to_device(self.ctx.device()).to_kind(self.ctx.kind())));
+        tch::no_grad(|| {
+            self.ctx
+                .copy_(&ctx.to_device(self.ctx.device()).to_kind(self.ctx.kind()))
+        });
         Ok(())
     }
 }
@@ -241,7 +288,11 @@ impl CoopLearner {
     fn logits(&self, images: &Tensor) -> Tensor {
         let image_features = normalize_rows(&self.clip.encode_image(images));
         let prompts = self.pl.forward();
-        let text_features = normalize_rows(&self.clip.encode_text_from_embeddings(&prompts, &self.pl.tokenized_prompts));
+        let text_features = normalize_rows(
+            &self
+                .clip
+                .encode_text_from_embeddings(&prompts, &self.pl.tokenized_prompts),
+        );
         let scale = self.clip.logit_scale().exp().to_kind(image_features.kind());
         scale * image_features.matmul(&text_features.to_kind(image_features.kind()).tr())
     }
@@ -252,7 +303,11 @@ impl CoopLearner {
 }
 
 impl Learner for CoopLearner {
-    fn forward_backward(&mut self, batch: &Batch, step: Step) -> Result<Vec<(&'static str, f64)>, EngineError> {
+    fn forward_backward(
+        &mut self,
+        batch: &Batch,
+        step: Step,
+    ) -> Result<Vec<(&'static str, f64)>, EngineError> {
         let images = batch.images.to_device(self.device);
         let labels = batch.labels.to_device(self.device);
         let amp = self.precision == Precision::Amp && self.device != Device::Cpu;
@@ -285,7 +340,13 @@ impl Learner for CoopLearner {
             loss.backward();
             self.optim.step().map_err(Self::err)?;
         }
-        let acc = output.argmax(1, false).eq_tensor(&labels).to_kind(Kind::Double).mean(Kind::Double).double_value(&[]) * 100.0;
+        let acc = output
+            .argmax(1, false)
+            .eq_tensor(&labels)
+            .to_kind(Kind::Double)
+            .mean(Kind::Double)
+            .double_value(&[])
+            * 100.0;
         if step.is_last_batch() {
             self.sched.step(&mut self.optim);
         }
@@ -300,7 +361,13 @@ impl Learner for CoopLearner {
         self.optim.lr()
     }
 
-    fn save(&mut self, dir: &Path, epoch: usize, val_result: Option<f64>, is_best: bool) -> Result<(), EngineError> {
+    fn save(
+        &mut self,
+        dir: &Path,
+        epoch: usize,
+        val_result: Option<f64>,
+        is_best: bool,
+    ) -> Result<(), EngineError> {
         let tensors = self.pl.state_dict();
         let ckpt = Checkpoint {
             epoch: epoch + 1,
@@ -315,16 +382,36 @@ impl Learner for CoopLearner {
     }
 
     fn resume(&mut self, dir: &Path) -> Result<usize, EngineError> {
-        let scaler = if self.scaler.is_enabled() { Some(&mut self.scaler) } else { None };
-        match checkpoint::resume(&dir.join(MODEL_NAME), Some(&mut self.optim), Some(&mut self.sched), scaler).map_err(Self::err)? {
+        let scaler = if self.scaler.is_enabled() {
+            Some(&mut self.scaler)
+        } else {
+            None
+        };
+        match checkpoint::resume(
+            &dir.join(MODEL_NAME),
+            Some(&mut self.optim),
+            Some(&mut self.sched),
+            scaler,
+        )
+        .map_err(Self::err)?
+        {
             None => {
                 log_println!("No checkpoint found, train from scratch");
                 Ok(0)
             }
             Some(r) => {
-                log_println!("Found checkpoint at {} (will resume training)", dir.display());
-                let ctx = r.tensors.iter().find(|(n, _)| n == "ctx").map(|(_, t)| t.shallow_clone());
-                let ctx = ctx.ok_or_else(|| EngineError::Invalid(format!("{} holds no ctx tensor", r.path.display())))?;
+                log_println!(
+                    "Found checkpoint at {} (will resume training)",
+                    dir.display()
+                );
+                let ctx = r
+                    .tensors
+                    .iter()
+                    .find(|(n, _)| n == "ctx")
+                    .map(|(_, t)| t.shallow_clone());
+                let ctx = ctx.ok_or_else(|| {
+                    EngineError::Invalid(format!("{} holds no ctx tensor", r.path.display()))
+                })?;
                 self.pl.load_ctx(&ctx, &r.path)?;
                 log_println!("Loaded checkpoint from \"{}\"", r.path.display());
                 Ok(r.start_epoch)
@@ -338,12 +425,20 @@ impl Learner for CoopLearner {
         let mut tensors = loaded.tensors;
         // Ignore fixed token vectors: they come from the current class names.
         checkpoint::drop_keys(&mut tensors, &["token_prefix", "token_suffix"]);
-        let ctx = tensors.iter().find(|(n, _)| n == "ctx").map(|(_, t)| t.shallow_clone());
-        let ctx = ctx.ok_or_else(|| EngineError::Invalid(format!("{} holds no ctx tensor", loaded.path.display())))?;
+        let ctx = tensors
+            .iter()
+            .find(|(n, _)| n == "ctx")
+            .map(|(_, t)| t.shallow_clone());
+        let ctx = ctx.ok_or_else(|| {
+            EngineError::Invalid(format!("{} holds no ctx tensor", loaded.path.display()))
+        })?;
         log_println!(
             "Loading weights to {MODEL_NAME} from \"{}\" (epoch = {})",
             loaded.path.display(),
-            loaded.epoch.map(|e| e.to_string()).unwrap_or_else(|| "None".into())
+            loaded
+                .epoch
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "None".into())
         );
         self.pl.load_ctx(&ctx, &loaded.path)
     }
@@ -361,12 +456,18 @@ mod tests {
     }
 
     fn setup(opts: &[&str]) -> Setup {
+        // Links the dataset plugins into this test binary (the registry is filled at load).
+        dassl_datasets::link();
         let dir = tempfile::tempdir().unwrap();
         let clip = dir.path().join("clip.safetensors");
         let config = ClipConfig {
             embed_dim: 16,
             image_resolution: 32,
-            vision: VisionConfig::Vit { layers: 1, width: 64, patch_size: 16 },
+            vision: VisionConfig::Vit {
+                layers: 1,
+                width: 64,
+                patch_size: 16,
+            },
             context_length: 77,
             vocab_size: 49408,
             transformer_width: 64,
@@ -375,20 +476,49 @@ mod tests {
         };
         dassl_rs::clip::random::write_random_clip(&clip, &config, 1).unwrap();
         let spec = dassl_rs::data::toy::ToySpec {
-            datasets: vec![dassl_rs::data::toy::ToyDatasetSpec { num_classes: 3, images_per_class: 8, image_size: 32, ..Default::default() }],
+            datasets: vec![dassl_rs::data::toy::ToyDatasetSpec {
+                num_classes: 3,
+                images_per_class: 8,
+                image_size: 32,
+                ..Default::default()
+            }],
         };
         dassl_rs::data::toy::make_toy(&dir.path().join("data"), 1, &spec).unwrap();
         let mut all: Vec<String> = [
-            "DATASET.ROOT", dir.path().join("data").to_str().unwrap(), "DATASET.NAME", "ToyShapes",
-            "MODEL.BACKBONE.NAME", clip.to_str().unwrap(), "INPUT.SIZE", "(32, 32)", "TRAINER.NAME", "CoOp",
-            "TRAINER.COOP.N_CTX", "4", "TRAINER.COOP.PREC", "fp32", "OPTIM.NAME", "sgd", "OPTIM.LR", "0.5",
-            "DATALOADER.TRAIN_X.BATCH_SIZE", "4", "SEED", "1", "OUTPUT_DIR", dir.path().join("out").to_str().unwrap(),
+            "DATASET.ROOT",
+            dir.path().join("data").to_str().unwrap(),
+            "DATASET.NAME",
+            "ToyShapes",
+            "MODEL.BACKBONE.NAME",
+            clip.to_str().unwrap(),
+            "INPUT.SIZE",
+            "(32, 32)",
+            "TRAINER.NAME",
+            "CoOp",
+            "TRAINER.COOP.N_CTX",
+            "4",
+            "TRAINER.COOP.PREC",
+            "fp32",
+            "OPTIM.NAME",
+            "sgd",
+            "OPTIM.LR",
+            "0.5",
+            "DATALOADER.TRAIN_X.BATCH_SIZE",
+            "4",
+            "SEED",
+            "1",
+            "OUTPUT_DIR",
+            dir.path().join("out").to_str().unwrap(),
         ]
         .iter()
         .map(|s| s.to_string())
         .collect();
         all.extend(opts.iter().map(|s| s.to_string()));
-        let cfg = setup_cfg(&CfgSources { opts: all, ..Default::default() }).unwrap();
+        let cfg = setup_cfg(&CfgSources {
+            opts: all,
+            ..Default::default()
+        })
+        .unwrap();
         Setup { _dir: dir, cfg }
     }
 
@@ -396,11 +526,25 @@ mod tests {
     fn only_the_context_trains_and_clip_stays_bit_identical() {
         let s = setup(&[]);
         let (dm, mut learner, _) = build_learner(&s.cfg).unwrap();
-        let before: Vec<(String, Tensor)> = learner.vs.variables().into_iter().map(|(n, t)| (n, t.copy())).collect();
+        let before: Vec<(String, Tensor)> = learner
+            .vs
+            .variables()
+            .into_iter()
+            .map(|(n, t)| (n, t.copy()))
+            .collect();
         let ctx_before = learner.pl.ctx.copy();
         let batches: Vec<Batch> = dm.train_loader_x().epoch(0).map(|b| b.unwrap()).collect();
         for (i, b) in batches.iter().enumerate() {
-            learner.forward_backward(b, Step { epoch: 0, batch_idx: i, num_batches: batches.len() }).unwrap();
+            learner
+                .forward_backward(
+                    b,
+                    Step {
+                        epoch: 0,
+                        batch_idx: i,
+                        num_batches: batches.len(),
+                    },
+                )
+                .unwrap();
         }
         for (name, t) in learner.vs.variables() {
             let old = &before.iter().find(|(n, _)| *n == name).unwrap().1;
@@ -443,7 +587,10 @@ mod tests {
                 }
                 // What follows the name is the same in every position: ".", EOS, padding.
                 let rest = pl.token_suffix.get(i).narrow(0, len, 72 - len);
-                assert!(at(5 + len, 72 - len).equal(&rest), "{pos}: suffix after the context and name");
+                assert!(
+                    at(5 + len, 72 - len).equal(&rest),
+                    "{pos}: suffix after the context and name"
+                );
             }
         }
     }
@@ -455,7 +602,10 @@ mod tests {
         assert_eq!(learner.pl.n_ctx, 4);
         let tokens = Tensor::from_slice(&[320i64, 1125, 539, 320]);
         let words = learner.clip.token_embedding(&tokens);
-        assert!(learner.pl.ctx.equal(&words), "CTX_INIT copies the words' embeddings");
+        assert!(
+            learner.pl.ctx.equal(&words),
+            "CTX_INIT copies the words' embeddings"
+        );
         let s = setup(&["TRAINER.COOP.CSC", "True"]);
         let (_, learner, _) = build_learner(&s.cfg).unwrap();
         assert_eq!(learner.pl.ctx.size(), [3, 4, 64]);

@@ -11,7 +11,11 @@ mod zsclip;
 pub fn link() {}
 
 /// Validates a string option against its allowed values (CoOp asserts these).
-fn check_choice(cfg: &dassl_rs::config::Config, key: &str, allowed: &[&str]) -> Result<(), dassl_rs::errors::ConfigError> {
+fn check_choice(
+    cfg: &dassl_rs::config::Config,
+    key: &str,
+    allowed: &[&str],
+) -> Result<(), dassl_rs::errors::ConfigError> {
     let v = cfg.str(key)?;
     if allowed.contains(&v) {
         Ok(())

@@ -58,10 +58,14 @@ pub const IMAGENET_TEMPLATES_SELECT: &[&str] = &[
 /// The dataset's template; datasets CoOp does not know (toy and custom ones) get CLIP's
 /// generic "a photo of a {}." where CoOp would fail with a KeyError.
 pub fn custom_template(dataset: &str) -> &'static str {
-    CUSTOM_TEMPLATES.iter().find(|(d, _)| *d == dataset).map(|(_, t)| *t).unwrap_or_else(|| {
-        log_println!("No CoOp template for dataset {dataset}: using \"a photo of a {{}}.\"");
-        "a photo of a {}."
-    })
+    CUSTOM_TEMPLATES
+        .iter()
+        .find(|(d, _)| *d == dataset)
+        .map(|(_, t)| *t)
+        .unwrap_or_else(|| {
+            log_println!("No CoOp template for dataset {dataset}: using \"a photo of a {{}}.\"");
+            "a photo of a {}."
+        })
 }
 
 fn no_keys(_: &mut ConfigBuilder) -> Result<(), ConfigError> {
@@ -90,24 +94,42 @@ fn build(cfg: &Config, templates: Vec<&str>) -> Result<Box<dyn Trainer>, EngineE
     let precision = precision_for("fp16", device)?;
     let (vs, clip) = load_clip(cfg, device, precision)?;
     let text_features = class_text_features(&clip, dm.classnames(), &templates, device)?;
-    let learner = ZeroshotLearner { clip, _vs: vs, text_features };
-    Ok(Box::new(ZeroshotTrainer(Engine::new(cfg, dm, learner, device)?)))
+    let learner = ZeroshotLearner {
+        clip,
+        _vs: vs,
+        text_features,
+    };
+    Ok(Box::new(ZeroshotTrainer(Engine::new(
+        cfg, dm, learner, device,
+    )?)))
 }
 
 /// Normalised text features per class, averaged over templates and normalised again
 /// (with one template this is just the normalised features, as ZeroshotCLIP computes).
-pub fn class_text_features(clip: &Clip, classnames: &[String], templates: &[&str], device: Device) -> Result<Tensor, EngineError> {
+pub fn class_text_features(
+    clip: &Clip,
+    classnames: &[String],
+    templates: &[&str],
+    device: Device,
+) -> Result<Tensor, EngineError> {
     let tokenizer = ClipTokenizer::new();
     tch::no_grad(|| {
         let mut sum: Option<Tensor> = None;
         for template in templates {
-            let prompts: Vec<String> = classnames.iter().map(|c| template.replace("{}", &c.replace('_', " "))).collect();
+            let prompts: Vec<String> = classnames
+                .iter()
+                .map(|c| template.replace("{}", &c.replace('_', " ")))
+                .collect();
             if templates.len() == 1 {
                 log_println!("Prompts: {prompts:?}");
             }
-            let rows = tokenizer.tokenize(&prompts, 77, false).map_err(|e| EngineError::Invalid(e.to_string()))?;
+            let rows = tokenizer
+                .tokenize(&prompts, 77, false)
+                .map_err(|e| EngineError::Invalid(e.to_string()))?;
             let flat: Vec<i64> = rows.concat();
-            let tokens = Tensor::from_slice(&flat).view([rows.len() as i64, -1]).to_device(device);
+            let tokens = Tensor::from_slice(&flat)
+                .view([rows.len() as i64, -1])
+                .to_device(device);
             let features = normalize_rows(&clip.encode_text(&tokens));
             sum = Some(match sum {
                 None => features,
@@ -115,7 +137,11 @@ pub fn class_text_features(clip: &Clip, classnames: &[String], templates: &[&str
             });
         }
         let mean = sum.expect("at least one template") / templates.len() as f64;
-        Ok(if templates.len() == 1 { mean } else { normalize_rows(&mean) })
+        Ok(if templates.len() == 1 {
+            mean
+        } else {
+            normalize_rows(&mean)
+        })
     })
 }
 
@@ -126,14 +152,21 @@ struct ZeroshotLearner {
 }
 
 impl Learner for ZeroshotLearner {
-    fn forward_backward(&mut self, _: &Batch, _: Step) -> Result<Vec<(&'static str, f64)>, EngineError> {
-        Err(EngineError::Invalid("zero-shot CLIP has nothing to train".into()))
+    fn forward_backward(
+        &mut self,
+        _: &Batch,
+        _: Step,
+    ) -> Result<Vec<(&'static str, f64)>, EngineError> {
+        Err(EngineError::Invalid(
+            "zero-shot CLIP has nothing to train".into(),
+        ))
     }
 
     fn inference(&mut self, images: &Tensor) -> Result<Tensor, EngineError> {
         let image_features = normalize_rows(&self.clip.encode_image(images));
         let text = self.text_features.to_kind(image_features.kind());
-        Ok(self.clip.logit_scale().exp().to_kind(image_features.kind()) * image_features.matmul(&text.tr()))
+        Ok(self.clip.logit_scale().exp().to_kind(image_features.kind())
+            * image_features.matmul(&text.tr()))
     }
 
     fn current_lr(&self) -> f64 {

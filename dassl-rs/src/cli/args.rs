@@ -36,6 +36,18 @@ pub enum Command {
     /// Datasets: check a dataset on disk, make toy data.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Nearest vocabulary words to each learned context vector (CoOp's interpret_prompt.py).
+    Interpret {
+        /// A prompt-learner checkpoint: dassl-rs `model.pth.tar-N` / `model-best.pth.tar`, or
+        /// CoOp's released torch.save file.
+        checkpoint: PathBuf,
+        /// CLIP whose token embedding is searched: an OpenAI name (cache folder) or a file.
+        #[arg(long, default_value = "RN50")]
+        backbone: String,
+        /// Nearest words printed per context vector.
+        #[arg(long)]
+        topk: usize,
+    },
     /// Run a sweep file's runs locally or on Slurm (docs/SWEEPS.md).
     Run(super::sweep_cmds::RunArgs),
     /// Tables over a sweep's output folder: mean and std over seeds, averages, base-to-new, DG.
@@ -75,6 +87,12 @@ pub enum DataCommand {
         /// Config overrides as KEY VALUE pairs.
         #[arg(value_name = "KEY VALUE", trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         opts: Vec<String>,
+    },
+    /// Make (or reuse from the cache) the toy world of the demo: toy datasets and a tiny
+    /// CLIP pretrained on captioned toy images; prints its paths and zero-shot accuracy.
+    ToyWorld {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Write procedurally generated toy datasets (real JPEGs, CoOp layout, split file).
     MakeToy {

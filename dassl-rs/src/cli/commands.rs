@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::args::{CfgArgs, ClipCommand, Command, ConfigCommand, DataCommand, ListWhat, ShowFormat, TrainArgs};
+use super::args::{
+    CfgArgs, ClipCommand, Command, ConfigCommand, DataCommand, ListWhat, ShowFormat, TrainArgs,
+};
 use super::{Cli, CliError};
 use crate::config::{setup_cfg, CfgSources, Config, Value};
 use crate::log_println;
@@ -37,6 +39,17 @@ pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
         }
         Command::Clip(cmd) => clip(cmd),
         Command::Data(cmd) => data(cmd),
+        Command::Interpret {
+            checkpoint,
+            backbone,
+            topk,
+        } => {
+            print!(
+                "{}",
+                crate::clip::interpret::run(&checkpoint, &backbone, topk)?
+            );
+            Ok(())
+        }
         Command::Run(args) => super::sweep_cmds::run(args),
         Command::Report(args) => super::sweep_cmds::report(args),
         Command::Status(args) => super::sweep_cmds::status(args),
@@ -46,19 +59,80 @@ pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
 fn data(cmd: DataCommand) -> Result<(), CliError> {
     use crate::data::{check, toy};
     match cmd {
-        DataCommand::Check { root, dataset, dataset_config_file, shots, seed, subsample, custom_spec, no_decode, opts } => {
-            let subsample = subsample.map(|s| s.parse::<crate::data::fewshot::SubsampleMode>()).transpose().map_err(|e| CliError::Usage(e.to_string()))?;
-            let args = check::CheckArgs { root, dataset, shots, seed, subsample, dataset_config_file, custom_spec, opts };
+        DataCommand::Check {
+            root,
+            dataset,
+            dataset_config_file,
+            shots,
+            seed,
+            subsample,
+            custom_spec,
+            no_decode,
+            opts,
+        } => {
+            let subsample = subsample
+                .map(|s| s.parse::<crate::data::fewshot::SubsampleMode>())
+                .transpose()
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let args = check::CheckArgs {
+                root,
+                dataset,
+                shots,
+                seed,
+                subsample,
+                dataset_config_file,
+                custom_spec,
+                opts,
+            };
             let cfg = check::check_config(&args)?;
             let report = check::check(&cfg, !no_decode)?;
             println!("{}", report.text().trim_end());
         }
-        DataCommand::MakeToy { root, seed, classes, images_per_class, image_size } => {
+        DataCommand::ToyWorld { seed } => {
+            let cache = crate::toyworld::default_cache_dir();
+            let world = crate::toyworld::ensure_toy_world(
+                &cache,
+                seed,
+                &crate::toyworld::Budget::default(),
+            )
+            .map_err(|e| CliError::Usage(format!("toy world: {e}")))?;
+            println!("toy CLIP weights: {}", world.weights.display());
+            println!("toy datasets root: {}", world.data_root.display());
+            for d in &world.datasets {
+                println!(
+                    "  {} ({} classes) in {}",
+                    d.dataset_name,
+                    d.num_classes,
+                    world.data_root.join(d.dataset_dir).display()
+                );
+            }
+            let reports = world
+                .zero_shot("val")
+                .map_err(|e| CliError::Usage(format!("toy world: {e}")))?;
+            for r in reports {
+                println!("{r:?}");
+            }
+        }
+        DataCommand::MakeToy {
+            root,
+            seed,
+            classes,
+            images_per_class,
+            image_size,
+        } => {
             if classes < 2 || classes > toy::MAX_TOY_CLASSES {
-                return Err(CliError::Usage(format!("--classes must be between 2 and {}, got {classes}", toy::MAX_TOY_CLASSES)));
+                return Err(CliError::Usage(format!(
+                    "--classes must be between 2 and {}, got {classes}",
+                    toy::MAX_TOY_CLASSES
+                )));
             }
             let spec = toy::ToySpec {
-                datasets: vec![toy::ToyDatasetSpec { num_classes: classes, images_per_class, image_size, ..Default::default() }],
+                datasets: vec![toy::ToyDatasetSpec {
+                    num_classes: classes,
+                    images_per_class,
+                    image_size,
+                    ..Default::default()
+                }],
             };
             let report = toy::make_toy(&root, seed, &spec)?;
             for d in &report.datasets {
@@ -85,8 +159,12 @@ fn clip(cmd: ClipCommand) -> Result<(), CliError> {
             let cache = crate::clip::cache_dir();
             let progress = std::io::stderr().is_terminal();
             match crate::clip::fetch::fetch(&name, &cache, url.as_deref(), progress)? {
-                crate::clip::fetch::Fetched::AlreadyPresent(p) => println!("{name}: already in {} (checksum verified)", p.display()),
-                crate::clip::fetch::Fetched::Downloaded(p) => println!("{name}: downloaded to {} (checksum verified)", p.display()),
+                crate::clip::fetch::Fetched::AlreadyPresent(p) => {
+                    println!("{name}: already in {} (checksum verified)", p.display())
+                }
+                crate::clip::fetch::Fetched::Downloaded(p) => {
+                    println!("{name}: downloaded to {} (checksum verified)", p.display())
+                }
             }
         }
         ClipCommand::Info { model } => {
@@ -97,11 +175,20 @@ fn clip(cmd: ClipCommand) -> Result<(), CliError> {
         ClipCommand::Random { name, out, seed } => {
             let config = crate::clip::model::ClipConfig::released(&name)
                 .or_else(|| crate::clip::random::tiny_config(&name))
-                .ok_or_else(|| CliError::Usage(format!("unknown model {name:?}; expected one of {}, tiny-vit, tiny-rn", crate::clip::model::RELEASED_MODELS.join(", "))))?;
+                .ok_or_else(|| {
+                    CliError::Usage(format!(
+                        "unknown model {name:?}; expected one of {}, tiny-vit, tiny-rn",
+                        crate::clip::model::RELEASED_MODELS.join(", ")
+                    ))
+                })?;
             crate::clip::random::write_random_clip(&out, &config, seed)?;
             println!("{name}: random weights written to {}", out.display());
         }
-        ClipCommand::Tokenize { texts, context_length, truncate } => {
+        ClipCommand::Tokenize {
+            texts,
+            context_length,
+            truncate,
+        } => {
             let tok = crate::clip::tokenizer::ClipTokenizer::new();
             for row in tok.tokenize(&texts, context_length, truncate)? {
                 let ids: Vec<String> = row.iter().map(i64::to_string).collect();
@@ -115,7 +202,8 @@ fn clip(cmd: ClipCommand) -> Result<(), CliError> {
 /// CoOp's `reset_cfg`: flags that were given become config values.
 pub(super) fn sources(a: &CfgArgs) -> CfgSources {
     let mut flags: Vec<(String, Value, String)> = Vec::new();
-    let mut flag = |key: &str, value: Value, name: &str| flags.push((key.into(), value, name.into()));
+    let mut flag =
+        |key: &str, value: Value, name: &str| flags.push((key.into(), value, name.into()));
     let strs = |v: &[String]| Value::List(v.iter().cloned().map(Value::Str).collect());
     if let Some(v) = &a.root {
         flag("DATASET.ROOT", Value::Str(v.clone()), "--root");
@@ -166,14 +254,23 @@ fn train(args: &TrainArgs) -> Result<(), CliError> {
         println!("Setting fixed seed: {seed}");
         tch::manual_seed(seed);
     }
-    crate::logging::setup_logger(&output_dir).map_err(|source| CliError::Io { path: output_dir.clone(), source })?;
+    crate::logging::setup_logger(&output_dir).map_err(|source| CliError::Io {
+        path: output_dir.clone(),
+        source,
+    })?;
     if seed < 0 {
         log_println!("SEED is {seed}: nothing is seeded, so this run is not reproducible");
     }
     print_args(args);
-    log_println!("************\n** Config **\n************\n{}", cfg.to_yacs_string());
+    log_println!(
+        "************\n** Config **\n************\n{}",
+        cfg.to_yacs_string()
+    );
     write_config(&cfg, &output_dir)?;
-    log_println!("Collecting env info ...\n** System info **\n{}", crate::doctor::report());
+    log_println!(
+        "Collecting env info ...\n** System info **\n{}",
+        crate::doctor::report()
+    );
     if cfg.bool("VERBOSE")? {
         log_println!("Loading trainer: {}", entry.name);
     }
@@ -192,13 +289,18 @@ fn train(args: &TrainArgs) -> Result<(), CliError> {
 /// Every run records its resolved config beside its log.
 fn write_config(cfg: &Config, output_dir: &Path) -> Result<(), CliError> {
     let path = output_dir.join("config.yaml");
-    crate::fsutil::write_atomic(&path, cfg.to_yaml().as_bytes()).map_err(|source| CliError::Io { path, source })
+    crate::fsutil::write_atomic(&path, cfg.to_yaml().as_bytes())
+        .map_err(|source| CliError::Io { path, source })
 }
 
 /// train.py's `print_args`: the parsed arguments, sorted, in Python's `str` spelling.
 fn print_args(a: &TrainArgs) {
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
-    let p = |v: &Option<PathBuf>| v.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let p = |v: &Option<PathBuf>| {
+        v.as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    };
     let list = |v: &Option<Vec<String>>| match v {
         None => "None".to_string(),
         Some(v) => Value::List(v.iter().cloned().map(Value::Str).collect()).repr(),
@@ -211,10 +313,18 @@ fn print_args(a: &TrainArgs) {
         ("dataset_config_file", p(&c.dataset_config_file)),
         ("eval_only", py_bool(a.eval_only).to_string()),
         ("head", s(&c.head)),
-        ("load_epoch", a.load_epoch.map(|e| e.to_string()).unwrap_or_else(|| "None".into())),
+        (
+            "load_epoch",
+            a.load_epoch
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "None".into()),
+        ),
         ("model_dir", p(&a.model_dir)),
         ("no_train", py_bool(a.no_train).to_string()),
-        ("opts", Value::List(c.opts.iter().cloned().map(Value::Str).collect()).repr()),
+        (
+            "opts",
+            Value::List(c.opts.iter().cloned().map(Value::Str).collect()).repr(),
+        ),
         ("output_dir", s(&c.output_dir)),
         ("resume", s(&c.resume)),
         ("root", s(&c.root)),

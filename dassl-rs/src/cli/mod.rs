@@ -35,7 +35,10 @@ pub enum CliError {
     #[error(transparent)]
     Tokenize(#[from] crate::clip::tokenizer::TokenizeError),
     #[error("cannot write {path}: {source}")]
-    Io { path: std::path::PathBuf, source: std::io::Error },
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]

@@ -191,13 +191,41 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         .sweep
         .clone()
         .ok_or_else(|| CliError::Usage("--sweep FILE is required".into()))?;
-    let ov = sw::Overrides {
+    let mut ov = sw::Overrides {
         trainers: args.trainer.clone(),
         root: args.root.clone(),
         output: args.output.clone(),
         opts: args.opts.clone(),
     };
     let cwd = cwd()?;
+    if let Some(toy) = sw::spec::SweepSpec::from_file(&cwd.join(&spec))?.toy_world {
+        let mut budget = crate::toyworld::Budget::default();
+        if let Some(steps) = toy.steps {
+            budget.steps = steps;
+        }
+        let world = crate::toyworld::ensure_toy_world(
+            &crate::toyworld::default_cache_dir(),
+            toy.seed,
+            &budget,
+        )
+        .map_err(|e| CliError::Usage(format!("toy world: {e}")))?;
+        ov.root
+            .get_or_insert_with(|| world.data_root.to_string_lossy().into_owned());
+        let res = world
+            .info
+            .recipe
+            .get("image_size")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(32);
+        let mut opts = vec![
+            "MODEL.BACKBONE.NAME".to_string(),
+            world.weights.to_string_lossy().into_owned(),
+            "INPUT.SIZE".to_string(),
+            format!("({res}, {res})"),
+        ];
+        opts.append(&mut ov.opts);
+        ov.opts = opts;
+    }
     let m = sw::prepare(&spec, &ov, &cwd, &CliResolver)?;
     if args.dry_run {
         println!("output: {}", m.output.display());

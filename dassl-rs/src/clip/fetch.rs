@@ -20,13 +20,28 @@ pub enum Fetched {
 }
 
 /// Fetches backbone `name` into `cache`, from `url` when given (a mirror) or OpenAI's address.
-pub fn fetch(name: &str, cache: &Path, url: Option<&str>, progress: bool) -> Result<Fetched, FetchError> {
+pub fn fetch(
+    name: &str,
+    cache: &Path,
+    url: Option<&str>,
+    progress: bool,
+) -> Result<Fetched, FetchError> {
     let entry = BackboneEntry::get(name)?;
-    fetch_to(url.unwrap_or(entry.url), entry.sha256(), &cache.join(entry.file_name()), progress)
+    fetch_to(
+        url.unwrap_or(entry.url),
+        entry.sha256(),
+        &cache.join(entry.file_name()),
+        progress,
+    )
 }
 
 /// Downloads `url` to `dest` unless `dest` already has the expected SHA-256.
-pub fn fetch_to(url: &str, expected_sha256: &str, dest: &Path, progress: bool) -> Result<Fetched, FetchError> {
+pub fn fetch_to(
+    url: &str,
+    expected_sha256: &str,
+    dest: &Path,
+    progress: bool,
+) -> Result<Fetched, FetchError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| FetchError::Io { path, source }
@@ -36,13 +51,20 @@ pub fn fetch_to(url: &str, expected_sha256: &str, dest: &Path, progress: bool) -
     }
     let dir = dest.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.part-{}", std::process::id()));
     let result = download(url, &tmp, progress).and_then(|actual| {
         if actual == expected_sha256 {
             std::fs::rename(&tmp, dest).map_err(io(dest))
         } else {
-            Err(FetchError::Checksum { url: url.to_string(), expected: expected_sha256.to_string(), actual })
+            Err(FetchError::Checksum {
+                url: url.to_string(),
+                expected: expected_sha256.to_string(),
+                actual,
+            })
         }
     });
     if result.is_err() {
@@ -53,7 +75,10 @@ pub fn fetch_to(url: &str, expected_sha256: &str, dest: &Path, progress: bool) -
 
 /// Streams `url` into `path`, returning the hex SHA-256 of what was written.
 fn download(url: &str, path: &Path, progress: bool) -> Result<String, FetchError> {
-    let http = |reason: String| FetchError::Http { url: url.to_string(), reason };
+    let http = |reason: String| FetchError::Http {
+        url: url.to_string(),
+        reason,
+    };
     let mut response = ureq::get(url).call().map_err(|e| http(e.to_string()))?;
     let len = response
         .headers()
@@ -63,17 +88,26 @@ fn download(url: &str, path: &Path, progress: bool) -> Result<String, FetchError
     let bar = if progress {
         let bar = indicatif::ProgressBar::new(len.unwrap_or(0));
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-                .expect("static template")
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
         );
-        bar.set_message(path.file_name().map(|n| n.to_string_lossy().trim_start_matches('.').to_string()).unwrap_or_default());
+        bar.set_message(
+            path.file_name()
+                .map(|n| n.to_string_lossy().trim_start_matches('.').to_string())
+                .unwrap_or_default(),
+        );
         bar
     } else {
         indicatif::ProgressBar::hidden()
     };
     let mut reader = response.body_mut().as_reader();
-    let mut file = std::fs::File::create(path).map_err(|source| FetchError::Io { path: path.to_path_buf(), source })?;
+    let mut file = std::fs::File::create(path).map_err(|source| FetchError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -82,10 +116,16 @@ fn download(url: &str, path: &Path, progress: bool) -> Result<String, FetchError
             break;
         }
         hasher.update(&buf[..n]);
-        file.write_all(&buf[..n]).map_err(|source| FetchError::Io { path: path.to_path_buf(), source })?;
+        file.write_all(&buf[..n]).map_err(|source| FetchError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         bar.inc(n as u64);
     }
-    file.sync_all().map_err(|source| FetchError::Io { path: path.to_path_buf(), source })?;
+    file.sync_all().map_err(|source| FetchError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     bar.finish_and_clear();
     Ok(hex(&hasher.finalize()))
 }
@@ -120,7 +160,10 @@ mod tests {
                 while reader.read_line(&mut line).unwrap() > 2 {
                     line.clear();
                 }
-                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
                 stream.write_all(head.as_bytes()).unwrap();
                 stream.write_all(&body).unwrap();
             }
@@ -135,10 +178,16 @@ mod tests {
         let url = serve(body.clone(), 1);
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("cache/RN50.pt");
-        assert_eq!(fetch_to(&url, &sha, &dest, false).unwrap(), Fetched::Downloaded(dest.clone()));
+        assert_eq!(
+            fetch_to(&url, &sha, &dest, false).unwrap(),
+            Fetched::Downloaded(dest.clone())
+        );
         assert_eq!(std::fs::read(&dest).unwrap(), body);
         // Present with the right checksum: no second request (the server is gone).
-        assert_eq!(fetch_to(&url, &sha, &dest, false).unwrap(), Fetched::AlreadyPresent(dest.clone()));
+        assert_eq!(
+            fetch_to(&url, &sha, &dest, false).unwrap(),
+            Fetched::AlreadyPresent(dest.clone())
+        );
     }
 
     #[test]
@@ -149,7 +198,11 @@ mod tests {
         let err = fetch_to(&url, &"0".repeat(64), &dest, false).unwrap_err();
         assert!(matches!(err, FetchError::Checksum { .. }), "{err}");
         assert!(err.to_string().contains("does not match"), "{err}");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no partial file is left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "no partial file is left"
+        );
     }
 
     #[test]
@@ -165,7 +218,10 @@ mod tests {
     #[test]
     fn registry_knows_openais_checksums() {
         let e = BackboneEntry::get("ViT-B/16").unwrap();
-        assert_eq!(e.sha256(), "5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f");
+        assert_eq!(
+            e.sha256(),
+            "5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f"
+        );
         assert_eq!(e.file_name(), "ViT-B-16.pt");
     }
 }

@@ -1,6 +1,7 @@
 //! OpenAI CLIP: the released backbones, the tokenizer and (with later modules) the model.
 
 pub mod fetch;
+pub mod interpret;
 pub mod model;
 pub mod random;
 pub mod tokenizer;
@@ -50,33 +51,56 @@ pub fn resolve_weights(name_or_path: &str) -> Result<PathBuf, ClipError> {
         return if path.is_file() {
             Ok(path)
         } else {
-            Err(ClipError::MissingModel { name: name_or_path.to_string(), path })
+            Err(ClipError::MissingModel {
+                name: name_or_path.to_string(),
+                path,
+            })
         };
     }
     let path = Path::new(name_or_path);
     if path.is_file() {
         return Ok(path.to_path_buf());
     }
-    Err(ClipError::UnknownModel { name: name_or_path.to_string(), available: BackboneEntry::names().join(", ") })
+    Err(ClipError::UnknownModel {
+        name: name_or_path.to_string(),
+        available: BackboneEntry::names().join(", "),
+    })
 }
 
 /// What `dassl clip info` prints: the architecture inferred from the weights.
 pub fn describe(weights: &weights::WeightMap) -> Result<String, ClipError> {
     use std::fmt::Write as _;
     let c = model::ClipConfig::from_weights(weights)?;
-    let params: i64 = weights.tensors.values().filter(|t| t.dim() > 0).map(|t| t.numel() as i64).sum();
+    let params: i64 = weights
+        .tensors
+        .values()
+        .filter(|t| t.dim() > 0)
+        .map(|t| t.numel() as i64)
+        .sum();
     let mut s = String::new();
     let _ = writeln!(s, "weights: {}", weights.source.display());
     match &c.vision {
         model::VisionConfig::ResNet { layers, width } => {
-            let _ = writeln!(s, "vision: ModifiedResNet layers {layers:?} width {width} heads {}", c.vision_heads());
+            let _ = writeln!(
+                s,
+                "vision: ModifiedResNet layers {layers:?} width {width} heads {}",
+                c.vision_heads()
+            );
         }
-        model::VisionConfig::Vit { layers, width, patch_size } => {
+        model::VisionConfig::Vit {
+            layers,
+            width,
+            patch_size,
+        } => {
             let _ = writeln!(s, "vision: VisionTransformer layers {layers} width {width} patch {patch_size} heads {}", c.vision_heads());
         }
     }
     let _ = writeln!(s, "image resolution: {}", c.image_resolution);
-    let _ = writeln!(s, "text: width {} heads {} layers {}", c.transformer_width, c.transformer_heads, c.transformer_layers);
+    let _ = writeln!(
+        s,
+        "text: width {} heads {} layers {}",
+        c.transformer_width, c.transformer_heads, c.transformer_layers
+    );
     let _ = writeln!(s, "context length: {}", c.context_length);
     let _ = writeln!(s, "vocabulary: {}", c.vocab_size);
     let _ = writeln!(s, "embedding dimension: {}", c.embed_dim);

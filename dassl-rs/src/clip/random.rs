@@ -13,8 +13,21 @@ use super::weights::ClipError;
 pub fn tiny_config(name: &str) -> Option<ClipConfig> {
     use super::model::VisionConfig;
     let (vision, image_resolution) = match name {
-        "tiny-vit" => (VisionConfig::Vit { layers: 1, width: 64, patch_size: 16 }, 32),
-        "tiny-rn" => (VisionConfig::ResNet { layers: [1, 1, 1, 1], width: 8 }, 64),
+        "tiny-vit" => (
+            VisionConfig::Vit {
+                layers: 1,
+                width: 64,
+                patch_size: 16,
+            },
+            32,
+        ),
+        "tiny-rn" => (
+            VisionConfig::ResNet {
+                layers: [1, 1, 1, 1],
+                width: 8,
+            },
+            64,
+        ),
         _ => return None,
     };
     Some(ClipConfig {
@@ -38,12 +51,19 @@ pub fn randomize(vs: &VarStore, seed: i64) {
     let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, mut t) in vars {
-        let is_norm = name.contains(".ln_") || name.starts_with("ln_") || name.contains(".bn") || name.contains("downsample.1.");
+        let is_norm = name.contains(".ln_")
+            || name.starts_with("ln_")
+            || name.contains(".bn")
+            || name.contains("downsample.1.");
         let value = if name == "logit_scale" {
             Tensor::from((1.0f64 / 0.07).ln()).to_kind(t.kind())
         } else if name.ends_with("running_var") || (is_norm && name.ends_with(".weight")) {
             t.ones_like()
-        } else if name.ends_with("running_mean") || (is_norm && name.ends_with(".bias")) || name.ends_with("_bias") || name.ends_with(".bias") {
+        } else if name.ends_with("running_mean")
+            || (is_norm && name.ends_with(".bias"))
+            || name.ends_with("_bias")
+            || name.ends_with(".bias")
+        {
             t.zeros_like()
         } else {
             (t.randn_like() * 0.02).to_kind(t.kind())
@@ -58,13 +78,32 @@ pub fn write_random_clip(path: &Path, config: &ClipConfig, seed: i64) -> Result<
     let vs = VarStore::new(Device::Cpu);
     let _clip = Clip::new(&vs.root(), config, Precision::Fp32)?;
     randomize(&vs, seed);
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let io = |source| ClipError::Io { path: path.to_path_buf(), source };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let io = |source| ClipError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     std::fs::create_dir_all(dir).map_err(io)?;
-    let tmp = dir.join(format!(".{}.tmp-{}.safetensors", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), std::process::id()));
-    let named: Vec<(String, Tensor)> = vs.variables().into_iter().map(|(n, t)| (n, t.to_kind(Kind::Float))).collect();
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}.safetensors",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let named: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(n, t)| (n, t.to_kind(Kind::Float)))
+        .collect();
     let refs: Vec<(&str, &Tensor)> = named.iter().map(|(n, t)| (n.as_str(), t)).collect();
-    Tensor::write_safetensors(&refs, &tmp).map_err(|source| ClipError::Torch { path: tmp.clone(), source })?;
+    Tensor::write_safetensors(&refs, &tmp).map_err(|source| ClipError::Torch {
+        path: tmp.clone(),
+        source,
+    })?;
     std::fs::rename(&tmp, path).map_err(io)
 }
 
@@ -77,7 +116,11 @@ mod tests {
         ClipConfig {
             embed_dim: 32,
             image_resolution: 32,
-            vision: crate::clip::model::VisionConfig::Vit { layers: 1, width: 64, patch_size: 16 },
+            vision: crate::clip::model::VisionConfig::Vit {
+                layers: 1,
+                width: 64,
+                patch_size: 16,
+            },
             context_length: 77,
             vocab_size: 49408,
             transformer_width: 64,
@@ -97,10 +140,16 @@ mod tests {
         let img = Tensor::randn([2, 3, 32, 32], (Kind::Float, Device::Cpu));
         let f = clip.encode_image(&img);
         assert_eq!(f.size(), [2, 32]);
-        assert!(f.abs().sum(Kind::Float).double_value(&[]) > 0.0, "features are not all zero");
+        assert!(
+            f.abs().sum(Kind::Float).double_value(&[]) > 0.0,
+            "features are not all zero"
+        );
         // Same seed, same bytes.
         let again = dir.path().join("n.safetensors");
         write_random_clip(&again, &tiny(), 7).unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&again).unwrap());
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            std::fs::read(&again).unwrap()
+        );
     }
 }

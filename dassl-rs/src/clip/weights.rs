@@ -23,7 +23,9 @@ use super::model::ClipConfig;
 #[derive(Debug, thiserror::Error)]
 pub enum ClipError {
     /// A released model name whose file is not in the cache folder.
-    #[error("CLIP weights for {name} not found at {path}; download them with `dassl clip fetch {name}`")]
+    #[error(
+        "CLIP weights for {name} not found at {path}; download them with `dassl clip fetch {name}`"
+    )]
     MissingModel {
         /// The backbone name.
         name: String,

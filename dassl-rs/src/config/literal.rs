@@ -14,7 +14,12 @@ use super::value::Value;
 
 /// Decode `text` like `ast.literal_eval`; `None` where Python raises.
 pub fn decode(text: &str) -> Option<Value> {
-    let mut p = Parser { s: text.as_bytes(), src: text, i: 0, depth: 0 };
+    let mut p = Parser {
+        s: text.as_bytes(),
+        src: text,
+        i: 0,
+        depth: 0,
+    };
     // literal_eval strips leading spaces and tabs before parsing.
     while p.i < p.s.len() && (p.s[p.i] == b' ' || p.s[p.i] == b'\t') {
         p.i += 1;
@@ -65,7 +70,10 @@ impl Parser<'_> {
         if !in_brackets {
             // Trailing newlines at the very end are accepted by `eval` mode.
             let rest = &self.s[self.i..];
-            if rest.iter().all(|c| matches!(c, b'\n' | b'\r' | b' ' | b'\t')) {
+            if rest
+                .iter()
+                .all(|c| matches!(c, b'\n' | b'\r' | b' ' | b'\t'))
+            {
                 self.i = self.s.len();
             }
         }
@@ -433,7 +441,10 @@ fn underscored_float(text: &str) -> Option<String> {
     let b = text.as_bytes();
     for (i, c) in b.iter().enumerate() {
         if *c == b'_' {
-            let before = i.checked_sub(1).and_then(|j| b.get(j)).is_some_and(u8::is_ascii_digit);
+            let before = i
+                .checked_sub(1)
+                .and_then(|j| b.get(j))
+                .is_some_and(u8::is_ascii_digit);
             let after = b.get(i + 1).is_some_and(u8::is_ascii_digit);
             if !(before && after) {
                 return None;
@@ -487,7 +498,10 @@ mod tests {
                     Value::Str("normalize".into()),
                 ]),
             ),
-            ("[0.48145466, 0.4578275]", Value::List(vec![Value::Float(0.48145466), Value::Float(0.4578275)])),
+            (
+                "[0.48145466, 0.4578275]",
+                Value::List(vec![Value::Float(0.48145466), Value::Float(0.4578275)]),
+            ),
             ("'a photo of a'", Value::Str("a photo of a".into())),
             ("'a' \"b\"", Value::Str("ab".into())),
             ("r'\\d'", Value::Str("\\d".into())),
@@ -497,8 +511,17 @@ mod tests {
             ("7  ", Value::Int(7)),
             ("7\n", Value::Int(7)),
             ("[1,\n 2]", Value::List(vec![Value::Int(1), Value::Int(2)])),
-            ("{'a': 1}", Value::Dict(vec![(Value::Str("a".into()), Value::Int(1))])),
-            ("((1, 2), [3])", t(vec![t(vec![Value::Int(1), Value::Int(2)]), Value::List(vec![Value::Int(3)])])),
+            (
+                "{'a': 1}",
+                Value::Dict(vec![(Value::Str("a".into()), Value::Int(1))]),
+            ),
+            (
+                "((1, 2), [3])",
+                t(vec![
+                    t(vec![Value::Int(1), Value::Int(2)]),
+                    Value::List(vec![Value::Int(3)]),
+                ]),
+            ),
             ("1 # comment", Value::Int(1)),
         ];
         for (text, want) in cases {
@@ -509,13 +532,50 @@ mod tests {
     #[test]
     fn keeps_strings_where_literal_eval_raises() {
         for text in [
-            "end", "RN50", "ViT-B/16", "a photo of a", "fp16", "", " ", "false", "true", "none",
-            "./output", "/data/x", "2021-10-09", "09", "1.5.2", "--1", "-True", "1j", "1+2j", "inf",
-            "nan", "b'x'", "f'x'", "{1, 2}", "[1, 2", "(1, 2", "'unterminated", "1__0", "_1",
-            "1_", "0x", "1e", "x=1", "[1 2]", "{[1]: 2}", "Classification", "RandomSampler",
+            "end",
+            "RN50",
+            "ViT-B/16",
+            "a photo of a",
+            "fp16",
+            "",
+            " ",
+            "false",
+            "true",
+            "none",
+            "./output",
+            "/data/x",
+            "2021-10-09",
+            "09",
+            "1.5.2",
+            "--1",
+            "-True",
+            "1j",
+            "1+2j",
+            "inf",
+            "nan",
+            "b'x'",
+            "f'x'",
+            "{1, 2}",
+            "[1, 2",
+            "(1, 2",
+            "'unterminated",
+            "1__0",
+            "_1",
+            "1_",
+            "0x",
+            "1e",
+            "x=1",
+            "[1 2]",
+            "{[1]: 2}",
+            "Classification",
+            "RandomSampler",
             "99999999999999999999999",
         ] {
-            assert_eq!(decode(text), None, "literal_eval({text:?}) raises in Python");
+            assert_eq!(
+                decode(text),
+                None,
+                "literal_eval({text:?}) raises in Python"
+            );
             assert_eq!(decode_or_str(text), Value::Str(text.to_string()));
         }
     }

@@ -27,7 +27,10 @@ pub enum Origin {
     Default,
     /// A plugin's `extend_cfg` (trainer or dataset name).
     Extension(String),
-    File { path: PathBuf, line: Option<usize> },
+    File {
+        path: PathBuf,
+        line: Option<usize>,
+    },
     /// A command-line flag such as `--seed`.
     Flag(String),
     /// The n-th (1-based) trailing `KEY VALUE` pair.
@@ -39,7 +42,10 @@ impl fmt::Display for Origin {
         match self {
             Origin::Default => write!(f, "Dassl defaults"),
             Origin::Extension(name) => write!(f, "config extension of {name}"),
-            Origin::File { path, line: Some(line) } => write!(f, "{}:{line}", path.display()),
+            Origin::File {
+                path,
+                line: Some(line),
+            } => write!(f, "{}:{line}", path.display()),
             Origin::File { path, line: None } => write!(f, "{}", path.display()),
             Origin::Flag(flag) => write!(f, "command-line flag {flag}"),
             Origin::Opt(n) => write!(f, "command-line option pair {n}"),
@@ -57,7 +63,10 @@ pub struct ConfigBuilder {
 impl ConfigBuilder {
     /// An empty tree (tests and custom setups); see [`ConfigBuilder::dassl_defaults`].
     pub fn empty() -> Self {
-        ConfigBuilder { root: Node::new(), origins: BTreeMap::new() }
+        ConfigBuilder {
+            root: Node::new(),
+            origins: BTreeMap::new(),
+        }
     }
 
     /// Dassl's `get_cfg_default()`.
@@ -90,7 +99,10 @@ impl ConfigBuilder {
                 plugin: plugin.to_string(),
                 value: value.repr(),
                 existing: existing.repr(),
-                by: self.origin_of(key).map(|o| o.to_string()).unwrap_or_default(),
+                by: self
+                    .origin_of(key)
+                    .map(|o| o.to_string())
+                    .unwrap_or_default(),
             });
         }
         self.insert_new(key, value, Origin::Extension(plugin.to_string()))
@@ -101,7 +113,9 @@ impl ConfigBuilder {
         let (last, parents) = parts.split_last().expect("split yields at least one part");
         let mut node = &mut self.root;
         for (i, p) in parents.iter().enumerate() {
-            let entry = node.entry((*p).to_string()).or_insert_with(|| Value::Node(Node::new()));
+            let entry = node
+                .entry((*p).to_string())
+                .or_insert_with(|| Value::Node(Node::new()));
             node = match entry {
                 Value::Node(n) => n,
                 _ => {
@@ -127,8 +141,10 @@ impl ConfigBuilder {
 
     /// `cfg.merge_from_file(path)`.
     pub fn merge_yaml_file(&mut self, path: &Path) -> Result<(), ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::ReadFile { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
         self.merge_yaml_str(&text, path)
     }
 
@@ -149,14 +165,22 @@ impl ConfigBuilder {
         for (k, raw) in entries {
             key_list.push(k.clone());
             let full_key = key_list.join(".");
-            let origin = Origin::File { path: path.to_path_buf(), line: locate(key_list) };
+            let origin = Origin::File {
+                path: path.to_path_buf(),
+                line: locate(key_list),
+            };
             let Some(existing) = self.lookup(&full_key) else {
                 return Err(self.unknown_key(&full_key, origin));
             };
             match raw {
                 yaml::Incoming::Map(children) => {
                     if !matches!(existing, Value::Node(_)) {
-                        return Err(type_mismatch(&full_key, existing, &Value::Node(Node::new()), origin));
+                        return Err(type_mismatch(
+                            &full_key,
+                            existing,
+                            &Value::Node(Node::new()),
+                            origin,
+                        ));
                     }
                     self.merge_entries(children, key_list, path, locate)?;
                 }
@@ -175,9 +199,16 @@ impl ConfigBuilder {
     }
 
     /// Sets one key from a command-line flag (CoOp's `reset_cfg`), type-checked.
-    pub fn set_from_flag(&mut self, key: &str, value: Value, flag: &str) -> Result<(), ConfigError> {
+    pub fn set_from_flag(
+        &mut self,
+        key: &str,
+        value: Value,
+        flag: &str,
+    ) -> Result<(), ConfigError> {
         let origin = Origin::Flag(flag.to_string());
-        let existing = self.lookup(key).ok_or_else(|| self.unknown_key(key, origin.clone()))?;
+        let existing = self
+            .lookup(key)
+            .ok_or_else(|| self.unknown_key(key, origin.clone()))?;
         let value = coerce(key, existing, value, &origin)?;
         self.insert_new(key, value, origin)
     }
@@ -187,7 +218,10 @@ impl ConfigBuilder {
         if opts.len() % 2 != 0 {
             return Err(ConfigError::OddOpts {
                 count: opts.len(),
-                last: opts.last().map(|s| s.as_ref().to_string()).unwrap_or_default(),
+                last: opts
+                    .last()
+                    .map(|s| s.as_ref().to_string())
+                    .unwrap_or_default(),
             });
         }
         for (i, pair) in opts.chunks(2).enumerate() {
@@ -210,19 +244,31 @@ impl ConfigBuilder {
         let suggestion = difflib::most_similar(key, &refs)
             .filter(|best| difflib::ratio(key, best) >= 0.5)
             .map(str::to_string);
-        ConfigError::UnknownKey { key: key.to_string(), origin, suggestion }
+        ConfigError::UnknownKey {
+            key: key.to_string(),
+            origin,
+            suggestion,
+        }
     }
 
     /// yacs `freeze()`: the result has no setters.
     pub fn freeze(self) -> Config {
-        Config { root: self.root, origins: self.origins }
+        Config {
+            root: self.root,
+            origins: self.origins,
+        }
     }
 }
 
 /// yacs' `_check_and_coerce_cfg_value_type`: same type, None on either side, or
 /// tuple <-> list. Python 3's yacs has no str coercion (its `unicode` cast is py2 only),
 /// and int is not widened to float.
-fn coerce(key: &str, original: &Value, replacement: Value, origin: &Origin) -> Result<Value, ConfigError> {
+fn coerce(
+    key: &str,
+    original: &Value,
+    replacement: Value,
+    origin: &Origin,
+) -> Result<Value, ConfigError> {
     use Value as V;
     let valid = |v: &Value| !matches!(v, V::Dict(_) | V::Node(_));
     match (original, replacement) {
@@ -261,7 +307,11 @@ fn lookup<'a>(root: &'a Node, key: &str) -> Option<&'a Value> {
 fn all_keys(root: &Node) -> Vec<String> {
     fn walk(node: &Node, prefix: &str, out: &mut Vec<String>) {
         for (k, v) in node {
-            let full = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let full = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
             if let Value::Node(child) = v {
                 walk(child, &full, out);
             }
@@ -292,11 +342,17 @@ impl Config {
     }
 
     fn require(&self, key: &str) -> Result<&Value, ConfigError> {
-        self.get(key).ok_or_else(|| ConfigError::MissingKey { key: key.to_string() })
+        self.get(key).ok_or_else(|| ConfigError::MissingKey {
+            key: key.to_string(),
+        })
     }
 
     fn wrong(&self, key: &str, expected: &'static str, v: &Value) -> ConfigError {
-        ConfigError::WrongType { key: key.to_string(), expected, value: v.repr() }
+        ConfigError::WrongType {
+            key: key.to_string(),
+            expected,
+            value: v.repr(),
+        }
     }
 
     pub fn str(&self, key: &str) -> Result<&str, ConfigError> {
@@ -405,13 +461,20 @@ fn to_yaml_value(v: &Value) -> serde_yaml::Value {
         Value::Int(i) => Y::Number((*i).into()),
         Value::Float(f) => Y::Number((*f).into()),
         Value::Str(s) => Y::String(s.clone()),
-        Value::Tuple(items) | Value::List(items) => Y::Sequence(items.iter().map(to_yaml_value).collect()),
-        Value::Dict(pairs) => Y::Mapping(
-            pairs.iter().map(|(k, v)| (Y::String(k.py_str()), to_yaml_value(v))).collect(),
-        ),
-        Value::Node(n) => {
-            Y::Mapping(n.iter().map(|(k, v)| (Y::String(k.clone()), to_yaml_value(v))).collect())
+        Value::Tuple(items) | Value::List(items) => {
+            Y::Sequence(items.iter().map(to_yaml_value).collect())
         }
+        Value::Dict(pairs) => Y::Mapping(
+            pairs
+                .iter()
+                .map(|(k, v)| (Y::String(k.py_str()), to_yaml_value(v)))
+                .collect(),
+        ),
+        Value::Node(n) => Y::Mapping(
+            n.iter()
+                .map(|(k, v)| (Y::String(k.clone()), to_yaml_value(v)))
+                .collect(),
+        ),
     }
 }
 

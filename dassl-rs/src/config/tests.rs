@@ -19,11 +19,17 @@ fn yaml(b: &mut ConfigBuilder, text: &str, name: &str) -> Result<(), ConfigError
 #[test]
 fn defaults_are_dassls() {
     let c = ConfigBuilder::dassl_defaults().freeze();
-    assert_eq!(c.get("INPUT.SIZE"), Some(&Value::Tuple(vec![Value::Int(224), Value::Int(224)])));
+    assert_eq!(
+        c.get("INPUT.SIZE"),
+        Some(&Value::Tuple(vec![Value::Int(224), Value::Int(224)]))
+    );
     assert_eq!(c.float("OPTIM.LR").unwrap(), 0.0003);
     assert_eq!(c.int("SEED").unwrap(), -1);
     assert_eq!(c.str("TEST.EVALUATOR").unwrap(), "Classification");
-    assert_eq!(c.get("OPTIM.STEPSIZE"), Some(&Value::Tuple(vec![Value::Int(-1)])));
+    assert_eq!(
+        c.get("OPTIM.STEPSIZE"),
+        Some(&Value::Tuple(vec![Value::Int(-1)]))
+    );
     assert_eq!(c.origin("OPTIM.LR"), Some(&Origin::Default));
     // Dassl's defaults.py assigns 162 `_C.` keys (nodes and leaves); so does our table.
     assert_eq!(c.keys().len(), 162);
@@ -32,16 +38,28 @@ fn defaults_are_dassls() {
 #[test]
 fn later_sources_win_in_coops_order() {
     let mut b = builder();
-    yaml(&mut b, "OPTIM:\n  MAX_EPOCH: 50\n  LR: 0.002\n", "dataset.yaml").unwrap();
+    yaml(
+        &mut b,
+        "OPTIM:\n  MAX_EPOCH: 50\n  LR: 0.002\n",
+        "dataset.yaml",
+    )
+    .unwrap();
     yaml(&mut b, "OPTIM:\n  MAX_EPOCH: 200\n", "trainer.yaml").unwrap();
     b.set_from_flag("SEED", Value::Int(1), "--seed").unwrap();
-    b.merge_opts(&["OPTIM.MAX_EPOCH", "5", "SEED", "7"]).unwrap();
+    b.merge_opts(&["OPTIM.MAX_EPOCH", "5", "SEED", "7"])
+        .unwrap();
     let c = b.freeze();
     assert_eq!(c.int("OPTIM.MAX_EPOCH").unwrap(), 5);
     assert_eq!(c.float("OPTIM.LR").unwrap(), 0.002);
     assert_eq!(c.int("SEED").unwrap(), 7);
     assert_eq!(c.origin("OPTIM.MAX_EPOCH"), Some(&Origin::Opt(1)));
-    assert_eq!(c.origin("OPTIM.LR"), Some(&Origin::File { path: "dataset.yaml".into(), line: Some(3) }));
+    assert_eq!(
+        c.origin("OPTIM.LR"),
+        Some(&Origin::File {
+            path: "dataset.yaml".into(),
+            line: Some(3)
+        })
+    );
 }
 
 #[test]
@@ -54,11 +72,17 @@ fn yaml_strings_are_decoded_as_literals() {
     )
     .unwrap();
     let c = b.freeze();
-    assert_eq!(c.get("INPUT.SIZE"), Some(&Value::Tuple(vec![Value::Int(32), Value::Int(32)])));
+    assert_eq!(
+        c.get("INPUT.SIZE"),
+        Some(&Value::Tuple(vec![Value::Int(32), Value::Int(32)]))
+    );
     assert!(c.bool("INPUT.NO_TRANSFORM").unwrap());
     assert_eq!(c.float("OPTIM.WARMUP_CONS_LR").unwrap(), 1e-5);
     // A list replaces a tuple default and becomes a tuple (yacs casts list -> tuple).
-    assert_eq!(c.get("OPTIM.STEPSIZE"), Some(&Value::Tuple(vec![Value::Int(10), Value::Int(20)])));
+    assert_eq!(
+        c.get("OPTIM.STEPSIZE"),
+        Some(&Value::Tuple(vec![Value::Int(10), Value::Int(20)]))
+    );
     assert_eq!(c.int("TRAINER.COOP.N_CTX").unwrap(), 4);
     assert_eq!(c.str("TRAINER.COOP.CTX_INIT").unwrap(), "a photo of a");
 }
@@ -66,12 +90,20 @@ fn yaml_strings_are_decoded_as_literals() {
 #[test]
 fn yaml_lists_are_not_decoded_element_wise() {
     let mut b = builder();
-    yaml(&mut b, "INPUT:\n  TRANSFORMS: [\"random_flip\", \"(1, 2)\"]\n", "t.yaml").unwrap();
+    yaml(
+        &mut b,
+        "INPUT:\n  TRANSFORMS: [\"random_flip\", \"(1, 2)\"]\n",
+        "t.yaml",
+    )
+    .unwrap();
     let c = b.freeze();
     // Tuple default, list given: converted to a tuple; elements stay as YAML gave them.
     assert_eq!(
         c.get("INPUT.TRANSFORMS"),
-        Some(&Value::Tuple(vec![Value::Str("random_flip".into()), Value::Str("(1, 2)".into())]))
+        Some(&Value::Tuple(vec![
+            Value::Str("random_flip".into()),
+            Value::Str("(1, 2)".into())
+        ]))
     );
 }
 
@@ -80,25 +112,51 @@ fn type_rules_follow_yacs() {
     let mut b = builder();
     // int is not widened to float.
     let e = b.merge_opts(&["OPTIM.LR", "1"]).unwrap_err();
-    assert!(matches!(&e, ConfigError::TypeMismatch { expected: "float", got: "int", .. }), "{e}");
-    assert!(e.to_string().contains("OPTIM.LR") && e.to_string().contains("1.0"), "{e}");
+    assert!(
+        matches!(
+            &e,
+            ConfigError::TypeMismatch {
+                expected: "float",
+                got: "int",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("OPTIM.LR") && e.to_string().contains("1.0"),
+        "{e}"
+    );
     // `false` is not a Python literal, so it stays a string and fails the bool key.
     let e = b.merge_opts(&["USE_CUDA", "false"]).unwrap_err();
-    assert!(e.to_string().contains("expected bool") && e.to_string().contains("'false'"), "{e}");
+    assert!(
+        e.to_string().contains("expected bool") && e.to_string().contains("'false'"),
+        "{e}"
+    );
     // No str coercion in Python 3's yacs: a number for a string key is a mismatch.
-    assert!(matches!(b.merge_opts(&["TRAINER.COOP.CTX_INIT", "5"]), Err(ConfigError::TypeMismatch { .. })));
+    assert!(matches!(
+        b.merge_opts(&["TRAINER.COOP.CTX_INIT", "5"]),
+        Err(ConfigError::TypeMismatch { .. })
+    ));
     // None is accepted for any valid type, and a None default accepts anything valid.
     b.merge_opts(&["OPTIM.LR", "None"]).unwrap();
     b.merge_opts(&["OPTIM.LR", "0.5"]).unwrap();
     // tuple <-> list both ways.
-    b.merge_opts(&["INPUT.PIXEL_MEAN", "(0.5, 0.5, 0.5)"]).unwrap();
+    b.merge_opts(&["INPUT.PIXEL_MEAN", "(0.5, 0.5, 0.5)"])
+        .unwrap();
     b.merge_opts(&["INPUT.SIZE", "[64, 64]"]).unwrap();
     // Dicts are never a config value type.
     assert!(b.merge_opts(&["INPUT.SIZE", "{'a': 1}"]).is_err());
     let c = b.freeze();
     assert_eq!(c.float("OPTIM.LR").unwrap(), 0.5);
-    assert_eq!(c.get("INPUT.PIXEL_MEAN"), Some(&Value::List(vec![Value::Float(0.5); 3])));
-    assert_eq!(c.get("INPUT.SIZE"), Some(&Value::Tuple(vec![Value::Int(64), Value::Int(64)])));
+    assert_eq!(
+        c.get("INPUT.PIXEL_MEAN"),
+        Some(&Value::List(vec![Value::Float(0.5); 3]))
+    );
+    assert_eq!(
+        c.get("INPUT.SIZE"),
+        Some(&Value::Tuple(vec![Value::Int(64), Value::Int(64)]))
+    );
 }
 
 #[test]
@@ -106,19 +164,59 @@ fn unknown_keys_name_the_source_and_the_closest_key() {
     let mut b = builder();
     let e = b.merge_opts(&["OPTIM.LRR", "0.1"]).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("OPTIM.LRR") && msg.contains("did you mean OPTIM.LR?") && msg.contains("option pair 1"), "{msg}");
+    assert!(
+        msg.contains("OPTIM.LRR")
+            && msg.contains("did you mean OPTIM.LR?")
+            && msg.contains("option pair 1"),
+        "{msg}"
+    );
 
-    let e = yaml(&mut b, "DATASET:\n  NAME: EuroSAT\n  NUM_SHOT: 4\n", "configs/x.yaml").unwrap_err();
+    let e = yaml(
+        &mut b,
+        "DATASET:\n  NAME: EuroSAT\n  NUM_SHOT: 4\n",
+        "configs/x.yaml",
+    )
+    .unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("DATASET.NUM_SHOT") && msg.contains("configs/x.yaml:3") && msg.contains("DATASET.NUM_SHOTS"), "{msg}");
+    assert!(
+        msg.contains("DATASET.NUM_SHOT")
+            && msg.contains("configs/x.yaml:3")
+            && msg.contains("DATASET.NUM_SHOTS"),
+        "{msg}"
+    );
 
     // A key under a leaf, and a node given a scalar.
-    assert!(matches!(b.merge_opts(&["OPTIM.LR.X", "1"]), Err(ConfigError::UnknownKey { .. })));
-    assert!(matches!(b.merge_opts(&["OPTIM", "1"]), Err(ConfigError::UnknownKey { .. })));
+    assert!(matches!(
+        b.merge_opts(&["OPTIM.LR.X", "1"]),
+        Err(ConfigError::UnknownKey { .. })
+    ));
+    assert!(matches!(
+        b.merge_opts(&["OPTIM", "1"]),
+        Err(ConfigError::UnknownKey { .. })
+    ));
     let e = yaml(&mut b, "OPTIM: 3\n", "n.yaml").unwrap_err();
-    assert!(matches!(e, ConfigError::TypeMismatch { expected: "CfgNode", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            ConfigError::TypeMismatch {
+                expected: "CfgNode",
+                ..
+            }
+        ),
+        "{e}"
+    );
     let e = yaml(&mut b, "OPTIM:\n  LR:\n    X: 1\n", "m.yaml").unwrap_err();
-    assert!(matches!(e, ConfigError::TypeMismatch { expected: "float", got: "CfgNode", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            ConfigError::TypeMismatch {
+                expected: "float",
+                got: "CfgNode",
+                ..
+            }
+        ),
+        "{e}"
+    );
 
     // A far-off key gets no suggestion rather than a misleading one.
     let e = b.merge_opts(&["ZZZZZZZZZZZZ", "1"]).unwrap_err();
@@ -130,19 +228,35 @@ fn odd_opts_and_bad_files_are_errors() {
     let mut b = builder();
     let e = b.merge_opts(&["SEED", "1", "OPTIM.LR"]).unwrap_err();
     assert!(matches!(e, ConfigError::OddOpts { count: 3, .. }), "{e}");
-    assert!(matches!(b.merge_yaml_file(Path::new("/nonexistent/x.yaml")), Err(ConfigError::ReadFile { .. })));
-    assert!(matches!(yaml(&mut b, "- a\n", "l.yaml"), Err(ConfigError::YamlNotMapping { .. })));
-    assert!(matches!(yaml(&mut b, "A: [1\n", "s.yaml"), Err(ConfigError::Yaml { .. })));
+    assert!(matches!(
+        b.merge_yaml_file(Path::new("/nonexistent/x.yaml")),
+        Err(ConfigError::ReadFile { .. })
+    ));
+    assert!(matches!(
+        yaml(&mut b, "- a\n", "l.yaml"),
+        Err(ConfigError::YamlNotMapping { .. })
+    ));
+    assert!(matches!(
+        yaml(&mut b, "A: [1\n", "s.yaml"),
+        Err(ConfigError::Yaml { .. })
+    ));
 }
 
 #[test]
 fn extensions_may_repeat_a_key_but_not_disagree() {
     let mut b = builder();
-    b.declare("DATASET.SUBSAMPLE_CLASSES", "'all'", "Caltech101").unwrap();
-    b.declare("DATASET.SUBSAMPLE_CLASSES", "'all'", "EuroSAT").unwrap();
-    let e = b.declare("DATASET.SUBSAMPLE_CLASSES", "'base'", "Other").unwrap_err();
+    b.declare("DATASET.SUBSAMPLE_CLASSES", "'all'", "Caltech101")
+        .unwrap();
+    b.declare("DATASET.SUBSAMPLE_CLASSES", "'all'", "EuroSAT")
+        .unwrap();
+    let e = b
+        .declare("DATASET.SUBSAMPLE_CLASSES", "'base'", "Other")
+        .unwrap_err();
     assert!(matches!(e, ConfigError::ConflictingDefault { .. }), "{e}");
-    assert!(matches!(b.declare("OPTIM.LR.X", "1", "P"), Err(ConfigError::NotANode { .. })));
+    assert!(matches!(
+        b.declare("OPTIM.LR.X", "1", "P"),
+        Err(ConfigError::NotANode { .. })
+    ));
 }
 
 #[test]
@@ -153,13 +267,22 @@ fn yacs_string_matches_pythons_print() {
     b.declare("A", "1e-05", "t").unwrap();
     b.declare("B.D.E", "['x', 0.5]", "t").unwrap();
     let c = b.freeze();
-    assert_eq!(c.to_yacs_string(), "A: 1e-05\nB:\n  A: sgd\n  C: (224, 224)\n  D:\n    E: ['x', 0.5]");
+    assert_eq!(
+        c.to_yacs_string(),
+        "A: 1e-05\nB:\n  A: sgd\n  C: (224, 224)\n  D:\n    E: ['x', 0.5]"
+    );
 }
 
 #[test]
 fn yaml_output_loads_back_to_the_same_config() {
     let mut b = builder();
-    b.merge_opts(&["TRAINER.COOP.CTX_INIT", "'a photo of a'", "OPTIM.WARMUP_CONS_LR", "2e-07"]).unwrap();
+    b.merge_opts(&[
+        "TRAINER.COOP.CTX_INIT",
+        "'a photo of a'",
+        "OPTIM.WARMUP_CONS_LR",
+        "2e-07",
+    ])
+    .unwrap();
     let c = b.freeze();
     let text = c.to_yaml();
     let mut again = builder();

@@ -18,13 +18,19 @@ pub(crate) enum Incoming {
 }
 
 pub(crate) fn parse(text: &str, path: &Path) -> Result<Vec<(String, Incoming)>, ConfigError> {
-    let doc: serde_yaml::Value = serde_yaml::from_str(text)
-        .map_err(|source| ConfigError::Yaml { path: path.to_path_buf(), source })?;
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(text).map_err(|source| ConfigError::Yaml {
+            path: path.to_path_buf(),
+            source,
+        })?;
     match doc {
         // An empty file merges nothing, as yacs does with `yaml.safe_load("") -> None`.
         serde_yaml::Value::Null => Ok(Vec::new()),
         serde_yaml::Value::Mapping(m) => map_entries(&m, path, &mut Vec::new()),
-        other => Err(ConfigError::YamlNotMapping { path: path.to_path_buf(), found: kind(&other) }),
+        other => Err(ConfigError::YamlNotMapping {
+            path: path.to_path_buf(),
+            found: kind(&other),
+        }),
     }
 }
 
@@ -70,9 +76,12 @@ fn leaf(v: &serde_yaml::Value, path: &Path, keys: &[String]) -> Result<Value, Co
             }
         }
         Y::String(s) => Value::Str(s.clone()),
-        Y::Sequence(items) => {
-            Value::List(items.iter().map(|i| leaf(i, path, keys)).collect::<Result<_, _>>()?)
-        }
+        Y::Sequence(items) => Value::List(
+            items
+                .iter()
+                .map(|i| leaf(i, path, keys))
+                .collect::<Result<_, _>>()?,
+        ),
         Y::Mapping(m) => Value::Dict(
             m.iter()
                 .map(|(k, v)| Ok((leaf(k, path, keys)?, leaf(v, path, keys)?)))
@@ -136,8 +145,14 @@ pub(crate) fn locate_line(text: &str, keys: &[String]) -> Option<usize> {
 fn key_of(trimmed: &str) -> Option<&str> {
     let (k, _) = trimmed.split_once(':')?;
     let k = k.trim_end();
-    let k = k.strip_prefix('"').and_then(|k| k.strip_suffix('"')).unwrap_or(k);
-    let k = k.strip_prefix('\'').and_then(|k| k.strip_suffix('\'')).unwrap_or(k);
+    let k = k
+        .strip_prefix('"')
+        .and_then(|k| k.strip_suffix('"'))
+        .unwrap_or(k);
+    let k = k
+        .strip_prefix('\'')
+        .and_then(|k| k.strip_suffix('\''))
+        .unwrap_or(k);
     Some(k)
 }
 
@@ -154,8 +169,14 @@ mod tests {
     #[test]
     fn locates_nested_keys_by_indentation() {
         assert_eq!(locate_line(TEXT, &k(&["DATALOADER"])), Some(1));
-        assert_eq!(locate_line(TEXT, &k(&["DATALOADER", "TRAIN_X", "BATCH_SIZE"])), Some(3));
-        assert_eq!(locate_line(TEXT, &k(&["DATALOADER", "TEST", "BATCH_SIZE"])), Some(5));
+        assert_eq!(
+            locate_line(TEXT, &k(&["DATALOADER", "TRAIN_X", "BATCH_SIZE"])),
+            Some(3)
+        );
+        assert_eq!(
+            locate_line(TEXT, &k(&["DATALOADER", "TEST", "BATCH_SIZE"])),
+            Some(5)
+        );
         assert_eq!(locate_line(TEXT, &k(&["OPTIM", "LR"])), Some(10));
         assert_eq!(locate_line(TEXT, &k(&["OPTIM", "BATCH_SIZE"])), None);
     }
@@ -165,11 +186,25 @@ mod tests {
         let entries = parse(TEXT, Path::new("x.yaml")).unwrap();
         let names: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["DATALOADER", "OPTIM"]);
-        let Incoming::Map(optim) = &entries[1].1 else { panic!("OPTIM is a mapping") };
-        assert_eq!(optim[0], ("NAME".to_string(), Incoming::Leaf(Value::Str("sgd".into()))));
-        assert_eq!(optim[1], ("LR".to_string(), Incoming::Leaf(Value::Float(0.002))));
+        let Incoming::Map(optim) = &entries[1].1 else {
+            panic!("OPTIM is a mapping")
+        };
+        assert_eq!(
+            optim[0],
+            ("NAME".to_string(), Incoming::Leaf(Value::Str("sgd".into())))
+        );
+        assert_eq!(
+            optim[1],
+            ("LR".to_string(), Incoming::Leaf(Value::Float(0.002)))
+        );
         assert!(parse("", Path::new("e.yaml")).unwrap().is_empty());
-        assert!(matches!(parse("- 1\n- 2\n", Path::new("s.yaml")), Err(ConfigError::YamlNotMapping { .. })));
-        assert!(matches!(parse("A: [1\n", Path::new("b.yaml")), Err(ConfigError::Yaml { .. })));
+        assert!(matches!(
+            parse("- 1\n- 2\n", Path::new("s.yaml")),
+            Err(ConfigError::YamlNotMapping { .. })
+        ));
+        assert!(matches!(
+            parse("A: [1\n", Path::new("b.yaml")),
+            Err(ConfigError::Yaml { .. })
+        ));
     }
 }

@@ -38,7 +38,10 @@ impl DatasetBase {
 
     /// Label -> class name, from train_x as Dassl builds it.
     pub fn lab2cname(&self) -> BTreeMap<usize, String> {
-        self.train_x.iter().map(|d| (d.label, d.classname.clone())).collect()
+        self.train_x
+            .iter()
+            .map(|d| (d.label, d.classname.clone()))
+            .collect()
     }
 
     /// Class names ordered by label.

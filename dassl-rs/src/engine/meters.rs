@@ -48,13 +48,20 @@ impl MetricMeter {
 
     /// Averages by name, e.g. for TensorBoard scalars.
     pub fn averages(&self) -> Vec<(String, f64)> {
-        self.meters.iter().map(|(n, m)| (n.clone(), m.avg())).collect()
+        self.meters
+            .iter()
+            .map(|(n, m)| (n.clone(), m.avg()))
+            .collect()
     }
 }
 
 impl std::fmt::Display for MetricMeter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let parts: Vec<String> = self.meters.iter().map(|(n, m)| format!("{n} {:.4} ({:.4})", m.val, m.avg())).collect();
+        let parts: Vec<String> = self
+            .meters
+            .iter()
+            .map(|(n, m)| format!("{n} {:.4} ({:.4})", m.val, m.avg()))
+            .collect();
         write!(f, "{}", parts.join(" "))
     }
 }
@@ -65,7 +72,12 @@ pub fn py_exp4(x: f64) -> String {
     let (mantissa, exp) = s.split_once('e').expect("`{:e}` always has an exponent");
     let exp: i32 = exp.parse().expect("integer exponent");
     let mut out = String::with_capacity(12);
-    let _ = write!(out, "{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    let _ = write!(
+        out,
+        "{mantissa}e{}{:02}",
+        if exp < 0 { '-' } else { '+' },
+        exp.abs()
+    );
     out
 }
 

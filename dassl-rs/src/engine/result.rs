@@ -17,8 +17,13 @@ pub const RESULT_FILE: &str = "result.json";
 /// Config keys that do not change what a run computes, left out of its hash: where
 /// things are (data root, output folder), and how many loader threads run (results do
 /// not depend on the thread count).
-pub const HASH_EXCLUDED_KEYS: &[&str] =
-    &["OUTPUT_DIR", "RESUME", "DATASET.ROOT", "DATALOADER.NUM_WORKERS", "VERBOSE"];
+pub const HASH_EXCLUDED_KEYS: &[&str] = &[
+    "OUTPUT_DIR",
+    "RESUME",
+    "DATASET.ROOT",
+    "DATALOADER.NUM_WORKERS",
+    "VERBOSE",
+];
 
 /// One finished run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,7 +57,13 @@ pub struct RunResult {
 
 impl RunResult {
     /// Assembles the result of evaluating `cfg`'s run.
-    pub fn new(cfg: &Config, report: &EvalReport, epochs: usize, seconds: f64, device: &str) -> Self {
+    pub fn new(
+        cfg: &Config,
+        report: &EvalReport,
+        epochs: usize,
+        seconds: f64,
+        device: &str,
+    ) -> Self {
         let s = |k: &str| cfg.str(k).map(str::to_string).unwrap_or_default();
         let i = |k: &str| cfg.int(k).unwrap_or(-1);
         RunResult {
@@ -109,7 +120,10 @@ impl Config {
                 }
             }
         }
-        Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 
@@ -128,7 +142,18 @@ mod tests {
     fn hash_ignores_locations_but_not_what_is_computed() {
         let base = cfg(&[]).run_hash();
         assert_eq!(base.len(), 64);
-        assert_eq!(cfg(&["OUTPUT_DIR", "/elsewhere", "DATASET.ROOT", "/data", "DATALOADER.NUM_WORKERS", "1"]).run_hash(), base);
+        assert_eq!(
+            cfg(&[
+                "OUTPUT_DIR",
+                "/elsewhere",
+                "DATASET.ROOT",
+                "/data",
+                "DATALOADER.NUM_WORKERS",
+                "1"
+            ])
+            .run_hash(),
+            base
+        );
         assert_ne!(cfg(&["SEED", "2"]).run_hash(), base);
         assert_ne!(cfg(&["OPTIM.LR", "0.002"]).run_hash(), base);
     }

@@ -20,9 +20,14 @@ impl EventWriter {
     pub fn create(dir: &Path) -> std::io::Result<EventWriter> {
         std::fs::create_dir_all(dir)?;
         let now = wall_time();
-        let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "localhost".into());
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "localhost".into());
         let path = dir.join(format!("events.out.tfevents.{}.{host}", now as u64));
-        let mut w = EventWriter { file: File::create(&path)?, path };
+        let mut w = EventWriter {
+            file: File::create(&path)?,
+            path,
+        };
         let mut event = Vec::new();
         put_f64(&mut event, 1, now);
         put_bytes(&mut event, 3, b"brain.Event:2");
@@ -61,7 +66,10 @@ impl EventWriter {
 }
 
 fn wall_time() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -89,7 +97,11 @@ pub fn crc32c(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0x82F6_3B78 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -120,9 +132,15 @@ mod tests {
         while pos < bytes.len() {
             let len_bytes = &bytes[pos..pos + 8];
             let len = u64::from_le_bytes(len_bytes.try_into().unwrap()) as usize;
-            assert_eq!(u32::from_le_bytes(bytes[pos + 8..pos + 12].try_into().unwrap()), masked_crc(len_bytes));
+            assert_eq!(
+                u32::from_le_bytes(bytes[pos + 8..pos + 12].try_into().unwrap()),
+                masked_crc(len_bytes)
+            );
             let data = &bytes[pos + 12..pos + 12 + len];
-            assert_eq!(u32::from_le_bytes(bytes[pos + 12 + len..pos + 16 + len].try_into().unwrap()), masked_crc(data));
+            assert_eq!(
+                u32::from_le_bytes(bytes[pos + 12 + len..pos + 16 + len].try_into().unwrap()),
+                masked_crc(data)
+            );
             records.push(data.to_vec());
             pos += 16 + len;
         }

@@ -37,7 +37,11 @@ impl Step {
 pub trait Learner {
     /// One training step on a batch; returns the scalars to log (`loss`, `acc`, ...). Like
     /// CoOp's trainers it steps its schedulers itself on the epoch's last batch.
-    fn forward_backward(&mut self, batch: &Batch, step: Step) -> Result<Vec<(&'static str, f64)>, EngineError>;
+    fn forward_backward(
+        &mut self,
+        batch: &Batch,
+        step: Step,
+    ) -> Result<Vec<(&'static str, f64)>, EngineError>;
     /// Logits `[B, num_classes]` for a batch of images on the device.
     fn inference(&mut self, images: &Tensor) -> Result<Tensor, EngineError>;
     /// Learning rate of the first registered optimizer (0 when nothing trains).
@@ -45,7 +49,13 @@ pub trait Learner {
     /// `set_model_mode`.
     fn set_train(&mut self, _train: bool) {}
     /// Saves every registered model (Dassl's `save_model`); `epoch` is 0-based.
-    fn save(&mut self, _dir: &Path, _epoch: usize, _val_result: Option<f64>, _is_best: bool) -> Result<(), EngineError> {
+    fn save(
+        &mut self,
+        _dir: &Path,
+        _epoch: usize,
+        _val_result: Option<f64>,
+        _is_best: bool,
+    ) -> Result<(), EngineError> {
         Ok(())
     }
     /// `resume_model_if_exist`: the epoch to start from (0 when there is no checkpoint).
@@ -61,7 +71,11 @@ pub trait Learner {
 
 /// Picks `cuda:0` when CUDA is available and USE_CUDA, as Dassl does.
 pub fn select_device(cfg: &Config) -> Result<Device, EngineError> {
-    Ok(if cfg.bool("USE_CUDA")? && tch::Cuda::is_available() { Device::Cuda(0) } else { Device::Cpu })
+    Ok(if cfg.bool("USE_CUDA")? && tch::Cuda::is_available() {
+        Device::Cuda(0)
+    } else {
+        Device::Cpu
+    })
 }
 
 /// Human-readable device for result.json.
@@ -92,13 +106,21 @@ pub struct Engine<L: Learner> {
 
 impl<L: Learner> std::fmt::Debug for Engine<L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("device", &self.device).field("max_epoch", &self.max_epoch).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("device", &self.device)
+            .field("max_epoch", &self.max_epoch)
+            .finish_non_exhaustive()
     }
 }
 
 impl<L: Learner> Engine<L> {
     /// `SimpleTrainer.__init__` once the data manager and the learner exist.
-    pub fn new(cfg: &Config, dm: DataManager, learner: L, device: Device) -> Result<Self, EngineError> {
+    pub fn new(
+        cfg: &Config,
+        dm: DataManager,
+        learner: L,
+        device: Device,
+    ) -> Result<Self, EngineError> {
         let name = cfg.str("TEST.EVALUATOR")?;
         let entry = EvaluatorEntry::get(name)?;
         if cfg.bool("VERBOSE")? {
@@ -138,7 +160,11 @@ impl<L: Learner> Engine<L> {
         for (batch_idx, batch) in loader.epoch(epoch).enumerate() {
             let batch = batch?;
             data_time.update(end.elapsed().as_secs_f64());
-            let step = Step { epoch, batch_idx, num_batches };
+            let step = Step {
+                epoch,
+                batch_idx,
+                num_batches,
+            };
             let loss_summary = self.learner.forward_backward(&batch, step)?;
             batch_time.update(end.elapsed().as_secs_f64());
             losses.update(&loss_summary);
@@ -151,7 +177,8 @@ impl<L: Learner> Engine<L> {
                 let _ = w.scalar("train/lr", lr as f32, n_iter);
             }
             if (batch_idx + 1) % print_freq == 0 || num_batches < print_freq {
-                let remaining = num_batches - batch_idx - 1 + (self.max_epoch - epoch - 1) * num_batches;
+                let remaining =
+                    num_batches - batch_idx - 1 + (self.max_epoch - epoch - 1) * num_batches;
                 let eta = timedelta((batch_time.avg() * remaining as f64) as u64);
                 log_println!(
                     "epoch [{}/{}] batch [{}/{}] time {:.3} ({:.3}) data {:.3} ({:.3}) {} lr {} eta {}",
@@ -183,7 +210,8 @@ impl<L: Learner> Engine<L> {
             if report.accuracy > self.best_result {
                 self.best_result = report.accuracy;
                 let dir = self.output_dir.clone();
-                self.learner.save(&dir, epoch, Some(report.accuracy), true)?;
+                self.learner
+                    .save(&dir, epoch, Some(report.accuracy), true)?;
             }
         }
         if meet_freq || last_epoch {
@@ -204,7 +232,11 @@ impl<L: Learner> Engine<L> {
         let use_val = requested == "val" && self.dm.val_loader().is_some();
         let split = if use_val { "val" } else { "test" };
         log_println!("Evaluate on the *{split}* set");
-        let loader = if use_val { self.dm.val_loader().expect("checked above") } else { self.dm.test_loader() };
+        let loader = if use_val {
+            self.dm.val_loader().expect("checked above")
+        } else {
+            self.dm.test_loader()
+        };
         let num_classes = self.dm.num_classes();
         for batch in loader.epoch(0) {
             let batch = batch?;
@@ -212,7 +244,12 @@ impl<L: Learner> Engine<L> {
                 let images = batch.images.to_device(self.device);
                 self.learner.inference(&images)
             })?;
-            let scores: Vec<f32> = Vec::<f32>::try_from(logits.to_kind(tch::Kind::Float).to_device(Device::Cpu).flatten(0, -1))?;
+            let scores: Vec<f32> = Vec::<f32>::try_from(
+                logits
+                    .to_kind(tch::Kind::Float)
+                    .to_device(Device::Cpu)
+                    .flatten(0, -1),
+            )?;
             let labels: Vec<i64> = Vec::<i64>::try_from(&batch.labels)?;
             let labels: Vec<usize> = labels.into_iter().map(|l| l as usize).collect();
             self.evaluator.process(&scores, num_classes, &labels);
@@ -222,7 +259,11 @@ impl<L: Learner> Engine<L> {
         let epoch = self.epoch as i64;
         if let Some(w) = self.writer.as_mut() {
             let _ = w.scalar(&format!("{split}/accuracy"), report.accuracy as f32, epoch);
-            let _ = w.scalar(&format!("{split}/error_rate"), report.error_rate as f32, epoch);
+            let _ = w.scalar(
+                &format!("{split}/error_rate"),
+                report.error_rate as f32,
+                epoch,
+            );
             let _ = w.scalar(&format!("{split}/macro_f1"), report.macro_f1 as f32, epoch);
         }
         Ok((split.to_string(), report))
@@ -238,8 +279,16 @@ impl<L: Learner> Engine<L> {
             crate::fsutil::write_atomic(&path, csv.as_bytes()).map_err(io(path.clone()))?;
             log_println!("Confusion matrix is saved to {}", path.display());
         }
-        let result = RunResult::new(&self.cfg, &report, self.epochs_run, self.time_start.elapsed().as_secs_f64(), &device_name(self.device));
-        result.write(&self.output_dir).map_err(io(self.output_dir.join(super::result::RESULT_FILE)))?;
+        let result = RunResult::new(
+            &self.cfg,
+            &report,
+            self.epochs_run,
+            self.time_start.elapsed().as_secs_f64(),
+            &device_name(self.device),
+        );
+        result
+            .write(&self.output_dir)
+            .map_err(io(self.output_dir.join(super::result::RESULT_FILE)))?;
         Ok(report.accuracy)
     }
 }
@@ -253,7 +302,8 @@ impl<L: Learner> Trainer for Engine<L> {
         };
         self.start_epoch = self.learner.resume(&resume_dir)?;
         let tb = self.output_dir.join("tensorboard");
-        self.writer = Some(EventWriter::create(&tb).map_err(|source| EngineError::Io { path: tb, source })?);
+        self.writer =
+            Some(EventWriter::create(&tb).map_err(|source| EngineError::Io { path: tb, source })?);
         self.time_start = Instant::now();
         for epoch in self.start_epoch..self.max_epoch {
             self.epoch = epoch;
@@ -273,7 +323,10 @@ impl<L: Learner> Trainer for Engine<L> {
             }
             self.final_test(None)?;
         }
-        log_println!("Elapsed: {}", timedelta(self.time_start.elapsed().as_secs_f64().round() as u64));
+        log_println!(
+            "Elapsed: {}",
+            timedelta(self.time_start.elapsed().as_secs_f64().round() as u64)
+        );
         Ok(())
     }
 

@@ -27,7 +27,13 @@ pub struct Classification {
 
 impl Classification {
     pub fn new(lab2cname: Lab2Cname, per_class: bool, cmat: bool) -> Self {
-        Classification { lab2cname, per_class, cmat, y_true: Vec::new(), y_pred: Vec::new() }
+        Classification {
+            lab2cname,
+            per_class,
+            cmat,
+            y_true: Vec::new(),
+            y_pred: Vec::new(),
+        }
     }
 
     fn build(cfg: &Config, lab2cname: &Lab2Cname) -> Result<Box<dyn Evaluator>, ConfigError> {
@@ -82,8 +88,17 @@ impl Evaluator for Classification {
 
     fn evaluate(&self) -> EvalReport {
         let total = self.y_true.len();
-        let correct = self.y_true.iter().zip(&self.y_pred).filter(|(t, p)| t == p).count();
-        let accuracy = if total == 0 { 0.0 } else { 100.0 * correct as f64 / total as f64 };
+        let correct = self
+            .y_true
+            .iter()
+            .zip(&self.y_pred)
+            .filter(|(t, p)| t == p)
+            .count();
+        let accuracy = if total == 0 {
+            0.0
+        } else {
+            100.0 * correct as f64 / total as f64
+        };
         let per_class = self.per_class.then(|| {
             let mut by_label: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
             for (t, p) in self.y_true.iter().zip(&self.y_pred) {
@@ -114,7 +129,9 @@ impl Evaluator for Classification {
             macro_f1: 100.0 * macro_f1(&self.y_true, &self.y_pred),
             per_class,
             perclass_accuracy,
-            cmat: self.cmat.then(|| confusion_matrix(&self.y_true, &self.y_pred)),
+            cmat: self
+                .cmat
+                .then(|| confusion_matrix(&self.y_true, &self.y_pred)),
         }
     }
 }
@@ -147,8 +164,13 @@ pub fn macro_f1(y_true: &[usize], y_pred: &[usize]) -> f64 {
 }
 
 fn confusion_matrix(y_true: &[usize], y_pred: &[usize]) -> (Vec<usize>, Vec<Vec<f64>>) {
-    let labels: Vec<usize> =
-        y_true.iter().chain(y_pred).copied().collect::<BTreeSet<_>>().into_iter().collect();
+    let labels: Vec<usize> = y_true
+        .iter()
+        .chain(y_pred)
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let index: BTreeMap<usize, usize> = labels.iter().enumerate().map(|(i, l)| (*l, i)).collect();
     let n = labels.len();
     let mut m = vec![vec![0.0; n]; n];
@@ -201,7 +223,11 @@ impl EvalReport {
                     c.accuracy
                 );
             }
-            let _ = writeln!(s, "* average: {:.1}%", self.perclass_accuracy.unwrap_or(0.0));
+            let _ = writeln!(
+                s,
+                "* average: {:.1}%",
+                self.perclass_accuracy.unwrap_or(0.0)
+            );
         }
         s
     }

@@ -117,6 +117,27 @@ pub struct SweepSpec {
     /// Trainer name -> settings, in file order; without `--trainer` all of them run.
     #[serde(default)]
     pub trainers: serde_yaml::Mapping,
+    /// Run on the toy world (configs/demo.yaml): its datasets root and pretrained toy CLIP
+    /// are made (or reused from the cache) before the sweep starts.
+    #[serde(default)]
+    pub toy_world: Option<ToyWorldRef>,
+}
+
+/// `toy_world:` in a sweep file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToyWorldRef {
+    /// Seed of the toy data and of the toy CLIP's pretraining.
+    #[serde(default = "default_toy_seed")]
+    pub seed: u64,
+    /// Pretraining steps of the toy CLIP (default: the demo's budget); fewer make a
+    /// quicker, weaker world, as the reduced demo in the tests uses.
+    #[serde(default)]
+    pub steps: Option<usize>,
+}
+
+fn default_toy_seed() -> u64 {
+    1
 }
 
 fn default_dataset_dir() -> String {

@@ -136,11 +136,12 @@ pub struct Budget {
 
 impl Default for Budget {
     /// The README demo's budget: 600 steps (about 1.5 minutes on two idle cores; the
-    /// zero-shot accuracy is within a few points of 1000 steps), capped at 5 minutes.
+    /// zero-shot accuracy is within a few points of 1000 steps). No time cap: a cap would
+    /// make the cached model depend on how busy the machine was.
     fn default() -> Self {
         Budget {
             steps: 600,
-            max_seconds: Some(300.0),
+            max_seconds: None,
         }
     }
 }
