@@ -53,11 +53,15 @@ impl BackboneEntry {
     }
 }
 
+/// Builds an evaluator from the config and the label names.
+pub type BuildEvaluator =
+    fn(&Config, &BTreeMap<usize, String>) -> Result<Box<dyn Evaluator>, ConfigError>;
+
 /// An evaluator (`@EVALUATOR_REGISTRY.register()`), built with the label names.
 #[derive(Debug)]
 pub struct EvaluatorEntry {
     pub name: &'static str,
-    pub build: fn(&Config, &BTreeMap<usize, String>) -> Result<Box<dyn Evaluator>, ConfigError>,
+    pub build: BuildEvaluator,
 }
 
 inventory::collect!(TrainerEntry);

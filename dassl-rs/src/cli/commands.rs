@@ -120,7 +120,7 @@ fn data(cmd: DataCommand) -> Result<(), CliError> {
             images_per_class,
             image_size,
         } => {
-            if classes < 2 || classes > toy::MAX_TOY_CLASSES {
+            if !(2..=toy::MAX_TOY_CLASSES).contains(&classes) {
                 return Err(CliError::Usage(format!(
                     "--classes must be between 2 and {}, got {classes}",
                     toy::MAX_TOY_CLASSES

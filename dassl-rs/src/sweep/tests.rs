@@ -252,12 +252,12 @@ fn demo_expands_every_trainer() {
             count("CoOp"),
             count("LinearProbeCLIP")
         ),
-        (1, 15, 15)
+        (2, 30, 30)
     );
     assert!(m.runs.iter().all(|r| r
         .args
         .windows(2)
-        .any(|w| w[0] == "DATASET.NAME" && w[1] == "ToyShapes")));
+        .any(|w| w[0] == "DATASET.NAME" && (w[1] == "ToyShapes" || w[1] == "ToyShapes20"))));
 }
 
 #[test]
