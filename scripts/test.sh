@@ -5,7 +5,7 @@ activate_toolchain
 cd "$DASSL_ROOT"
 # Reference outputs come from the Python originals in the venv; the scripts are
 # deterministic, so this only rewrites the committed fixtures with identical bytes.
-for script in dassl-rs/tests/fixtures/*/make_*.py datasets/tests/fixtures/*/make_*.py; do
+for script in */tests/fixtures/*/make_*.py; do
     [ -f "$script" ] || continue
     say "fixtures: $script"
     (cd "$(dirname "$script")" && "$DASSL_PYTHON" "$(basename "$script")")
@@ -15,4 +15,7 @@ if ! git diff --quiet -- '*/tests/fixtures' 2>/dev/null; then
     git diff --stat -- '*/tests/fixtures' >&2 || true
 fi
 build_release
+say "style: cargo fmt --check, cargo clippy -D warnings"
+cargo fmt --all --check
+cargo clippy --release --workspace --all-targets --quiet -- -D warnings
 cargo test --release --workspace "$@"
