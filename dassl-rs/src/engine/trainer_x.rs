@@ -157,6 +157,23 @@ impl<L: Learner> Engine<L> {
         let mut batch_time = AverageMeter::default();
         let mut data_time = AverageMeter::default();
         let mut end = Instant::now();
+        // A live bar for people watching a terminal; logs and pipes get only Dassl's lines.
+        let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr())
+            && std::io::IsTerminal::is_terminal(&std::io::stdout())
+        {
+            let bar = indicatif::ProgressBar::new(num_batches as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "epoch {prefix} [{bar:30}] {pos}/{len} {msg}",
+                )
+                .expect("static template")
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(format!("{}/{}", epoch + 1, self.max_epoch));
+            bar
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
         for (batch_idx, batch) in loader.epoch(epoch).enumerate() {
             let batch = batch?;
             data_time.update(end.elapsed().as_secs_f64());
@@ -176,27 +193,32 @@ impl<L: Learner> Engine<L> {
                 }
                 let _ = w.scalar("train/lr", lr as f32, n_iter);
             }
+            bar.set_message(losses.to_string());
+            bar.inc(1);
             if (batch_idx + 1) % print_freq == 0 || num_batches < print_freq {
                 let remaining =
                     num_batches - batch_idx - 1 + (self.max_epoch - epoch - 1) * num_batches;
                 let eta = timedelta((batch_time.avg() * remaining as f64) as u64);
+                bar.suspend(|| {
                 log_println!(
-                    "epoch [{}/{}] batch [{}/{}] time {:.3} ({:.3}) data {:.3} ({:.3}) {} lr {} eta {}",
-                    epoch + 1,
-                    self.max_epoch,
-                    batch_idx + 1,
-                    num_batches,
-                    batch_time.val,
-                    batch_time.avg(),
-                    data_time.val,
-                    data_time.avg(),
-                    losses,
-                    py_exp4(self.learner.current_lr()),
-                    eta
-                );
+                        "epoch [{}/{}] batch [{}/{}] time {:.3} ({:.3}) data {:.3} ({:.3}) {} lr {} eta {}",
+                        epoch + 1,
+                        self.max_epoch,
+                        batch_idx + 1,
+                        num_batches,
+                        batch_time.val,
+                        batch_time.avg(),
+                        data_time.val,
+                        data_time.avg(),
+                        losses,
+                        py_exp4(self.learner.current_lr()),
+                        eta
+                    );
+                });
             }
             end = Instant::now();
         }
+        bar.finish_and_clear();
         Ok(())
     }
 
