@@ -60,7 +60,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => return Err(format!("unknown argument {a}").into()),
         }
     }
-    let weights = weights.ok_or("usage: bench_clip WEIGHTS [--label NAME] [--image-batch B] [--iters N]")?;
+    let weights =
+        weights.ok_or("usage: bench_clip WEIGHTS [--label NAME] [--image-batch B] [--iters N]")?;
 
     tch::set_num_threads(threads);
     tch::manual_seed(0);
@@ -69,7 +70,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ctx = clip.config().context_length as usize;
 
     // CoOp's test-time text batch: one prompt per class.
-    let prompts: Vec<String> = (0..text_batch).map(|i| format!("a photo of a class{i}.")).collect();
+    let prompts: Vec<String> = (0..text_batch)
+        .map(|i| format!("a photo of a class{i}."))
+        .collect();
     let rows = ClipTokenizer::new().tokenize(&prompts, ctx, false)?;
     let flat: Vec<i64> = rows.into_iter().flatten().collect();
     let tokens = Tensor::from_slice(&flat).view([text_batch as i64, ctx as i64]);
