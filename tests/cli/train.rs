@@ -327,3 +327,40 @@ fn coop_trains_checkpoints_resumes_and_evaluates_a_saved_context() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("model.pth.tar-7"), "{}", stderr(&o));
 }
+
+#[test]
+fn zeroshot_clip2_ensembles_seven_templates_plus_the_datasets() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = crate::support::tiny_clip(dir.path());
+    let root = crate::support::toy_data(dir.path());
+    let o = dassl_in(
+        dir.path(),
+        &[
+            "train",
+            "--trainer",
+            "ZeroshotCLIP2",
+            "--root",
+            root.to_str().unwrap(),
+            "--output-dir",
+            "out",
+            "--eval-only",
+            "--backbone",
+            clip.to_str().unwrap(),
+            "DATASET.NAME",
+            "ToyShapes",
+            "INPUT.SIZE",
+            "(32, 32)",
+        ],
+    );
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    // IMAGENET_TEMPLATES_SELECT (7) plus the dataset's template outside ImageNet.
+    assert!(
+        stdout(&o).contains("Prompt ensembling (n=8)"),
+        "{}",
+        stdout(&o)
+    );
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/result.json")).unwrap())
+            .unwrap();
+    assert_eq!(result["trainer"], "ZeroshotCLIP2");
+}
