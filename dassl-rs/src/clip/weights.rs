@@ -12,12 +12,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use tch::{nn, CModule, Device, Kind, TchError, Tensor};
 
 use super::model::ClipConfig;
+use crate::torchzip::{le16, le32, storage_kind, zip_entries};
 
 /// Everything that can go wrong while reading CLIP weights or building the model.
 #[derive(Debug, thiserror::Error)]
@@ -321,127 +321,6 @@ fn collect_tensors(value: &Value, prefix: &str, out: &mut Vec<(String, PickledTe
     }
 }
 
-/// Where one stored (uncompressed) zip entry's bytes lie.
-#[derive(Debug, Clone, Copy)]
-struct ZipEntry {
-    local_header: u64,
-    size: u64,
-    method: u16,
-}
-
-impl ZipEntry {
-    fn read(&self, file: &mut File) -> std::io::Result<Vec<u8>> {
-        use std::io::{Error, ErrorKind};
-        if self.method != 0 {
-            return Err(Error::new(ErrorKind::InvalidData, "compressed zip entry"));
-        }
-        let mut header = [0u8; 30];
-        file.seek(SeekFrom::Start(self.local_header))?;
-        file.read_exact(&mut header)?;
-        if le32(&header, 0) != 0x0403_4b50 {
-            return Err(Error::new(ErrorKind::InvalidData, "bad local zip header"));
-        }
-        let skip = 30 + u64::from(le16(&header, 26)) + u64::from(le16(&header, 28));
-        file.seek(SeekFrom::Start(self.local_header + skip))?;
-        let len = usize::try_from(self.size)
-            .map_err(|_| Error::new(ErrorKind::InvalidData, "zip entry too large"))?;
-        let mut data = vec![0u8; len];
-        file.read_exact(&mut data)?;
-        Ok(data)
-    }
-}
-
-fn le16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn le64(b: &[u8], at: usize) -> u64 {
-    u64::from(le32(b, at)) | (u64::from(le32(b, at + 4)) << 32)
-}
-
-/// The central directory of a zip file (zip64 included), by entry name.
-fn zip_entries(file: &mut File) -> std::io::Result<HashMap<String, ZipEntry>> {
-    use std::io::{Error, ErrorKind};
-    let bad = |m: &str| Error::new(ErrorKind::InvalidData, m.to_string());
-    let len = file.seek(SeekFrom::End(0))?;
-    let tail_len = len.min(22 + 65535 + 20);
-    let mut tail = vec![0u8; tail_len as usize];
-    file.seek(SeekFrom::Start(len - tail_len))?;
-    file.read_exact(&mut tail)?;
-    let eocd = (0..tail.len().saturating_sub(21))
-        .rev()
-        .find(|&i| le32(&tail, i) == 0x0605_4b50)
-        .ok_or_else(|| bad("no end of central directory record (not a zip archive)"))?;
-    let mut count = u64::from(le16(&tail, eocd + 10));
-    let mut cd_size = u64::from(le32(&tail, eocd + 12));
-    let mut cd_offset = u64::from(le32(&tail, eocd + 16));
-    if eocd >= 20 && le32(&tail, eocd - 20) == 0x0706_4b50 {
-        let mut rec = [0u8; 56];
-        file.seek(SeekFrom::Start(le64(&tail, eocd - 20 + 8)))?;
-        file.read_exact(&mut rec)?;
-        if le32(&rec, 0) != 0x0606_4b50 {
-            return Err(bad("bad zip64 end of central directory record"));
-        }
-        count = le64(&rec, 32);
-        cd_size = le64(&rec, 40);
-        cd_offset = le64(&rec, 48);
-    }
-    let mut cd = vec![0u8; usize::try_from(cd_size).map_err(|_| bad("central directory size"))?];
-    file.seek(SeekFrom::Start(cd_offset))?;
-    file.read_exact(&mut cd)?;
-    let mut entries = HashMap::new();
-    let mut at = 0usize;
-    for _ in 0..count {
-        if at + 46 > cd.len() || le32(&cd, at) != 0x0201_4b50 {
-            return Err(bad("bad central directory entry"));
-        }
-        let method = le16(&cd, at + 10);
-        let mut size = u64::from(le32(&cd, at + 24));
-        let mut local_header = u64::from(le32(&cd, at + 42));
-        let name_len = usize::from(le16(&cd, at + 28));
-        let extra_len = usize::from(le16(&cd, at + 30));
-        let comment_len = usize::from(le16(&cd, at + 32));
-        let end = at + 46 + name_len + extra_len;
-        if end > cd.len() {
-            return Err(bad("truncated central directory"));
-        }
-        let name = String::from_utf8_lossy(&cd[at + 46..at + 46 + name_len]).into_owned();
-        // Zip64 extra field: the 8-byte values replace the 32-bit fields set to 0xFFFFFFFF.
-        let mut x = at + 46 + name_len;
-        while x + 4 <= end {
-            let (id, n) = (le16(&cd, x), usize::from(le16(&cd, x + 2)));
-            if id == 1 {
-                let mut p = x + 4;
-                let compressed = le32(&cd, at + 20);
-                for (field, raw) in [(&mut size, le32(&cd, at + 24)), (&mut 0u64, compressed)] {
-                    if raw == u32::MAX && p + 8 <= x + 4 + n {
-                        *field = le64(&cd, p);
-                        p += 8;
-                    }
-                }
-                if le32(&cd, at + 42) == u32::MAX && p + 8 <= x + 4 + n {
-                    local_header = le64(&cd, p);
-                }
-            }
-            x += 4 + n;
-        }
-        entries.insert(
-            name,
-            ZipEntry {
-                local_header,
-                size,
-                method,
-            },
-        );
-        at = end + comment_len;
-    }
-    Ok(entries)
-}
-
 /// A storage referenced by a pickle persistent id.
 #[derive(Debug, Clone)]
 struct StorageRef {
@@ -490,23 +369,6 @@ impl Value {
             v => Err(format!("expected a tuple of ints, found {v:?}")),
         }
     }
-}
-
-/// The PyTorch storage class names of `data.pkl`, as tch kinds.
-fn storage_kind(class: &str) -> Option<Kind> {
-    Some(match class.rsplit('.').next()? {
-        "FloatStorage" => Kind::Float,
-        "HalfStorage" => Kind::Half,
-        "DoubleStorage" => Kind::Double,
-        "BFloat16Storage" => Kind::BFloat16,
-        "LongStorage" => Kind::Int64,
-        "IntStorage" => Kind::Int,
-        "ShortStorage" => Kind::Int16,
-        "CharStorage" => Kind::Int8,
-        "ByteStorage" => Kind::Uint8,
-        "BoolStorage" => Kind::Bool,
-        _ => return None,
-    })
 }
 
 /// A minimal pickle machine for the protocol-2 subset TorchScript archives use.
