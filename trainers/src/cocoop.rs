@@ -14,18 +14,18 @@ use dassl_rs::data::manager::DataManager;
 use dassl_rs::engine::checkpoint::{self, Checkpoint};
 use dassl_rs::engine::trainer_x::{select_device, Engine, Learner, Step};
 use dassl_rs::engine::Trainer;
+use dassl_rs::engine::{SweepTraits, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
 use dassl_rs::optim::optimizer::Optimizer;
 use dassl_rs::optim::scaler::DynamicLossScaler;
 use dassl_rs::optim::scheduler::LrScheduler;
-use dassl_rs::registry::TrainerEntry;
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
 use crate::clip_common::{load_clip, normalize_rows, precision_for};
 
 inventory::submit! {
-    TrainerEntry { name: "CoCoOp", extend_cfg, build }
+    TrainerEntry { name: "CoCoOp", extend_cfg, check_cfg, build, sweep: SweepTraits::TRAINED }
 }
 
 /// The registered name of the prompt learner's checkpoints (`OUTPUT_DIR/prompt_learner`).

@@ -14,19 +14,35 @@ use dassl_rs::data::manager::DataManager;
 use dassl_rs::engine::checkpoint::{self, Checkpoint};
 use dassl_rs::engine::trainer_x::{select_device, Engine, Learner, Step};
 use dassl_rs::engine::Trainer;
+use dassl_rs::engine::{LabelPart, SweepTraits, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
 use dassl_rs::optim::optimizer::Optimizer;
 use dassl_rs::optim::scaler::DynamicLossScaler;
 use dassl_rs::optim::scheduler::LrScheduler;
-use dassl_rs::registry::TrainerEntry;
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
 use crate::clip_common::{load_clip, normalize_rows, precision_for};
 
 inventory::submit! {
-    TrainerEntry { name: "CoOp", extend_cfg, build }
+    TrainerEntry { name: "CoOp", extend_cfg, check_cfg, build, sweep: SWEEP }
 }
+
+/// CoOp's main.sh always passes N_CTX, CSC and CLASS_TOKEN_POSITION, so its folders carry
+/// them (`nctx16_cscFalse_ctpend`); its method names are `CoOp_<ctp>[_csc][_M<n_ctx>]`.
+const SWEEP: SweepTraits = SweepTraits {
+    variant_defaults: &[
+        ("TRAINER.COOP.N_CTX", "16"),
+        ("TRAINER.COOP.CSC", "False"),
+        ("TRAINER.COOP.CLASS_TOKEN_POSITION", "end"),
+    ],
+    label: &[
+        LabelPart::Value("TRAINER.COOP.CLASS_TOKEN_POSITION"),
+        LabelPart::IfTrue("TRAINER.COOP.CSC", "csc"),
+        LabelPart::UnlessDefault("TRAINER.COOP.N_CTX", "M"),
+    ],
+    ..SweepTraits::TRAINED
+};
 
 /// The registered name of the prompt learner's checkpoints (`OUTPUT_DIR/prompt_learner`).
 pub const MODEL_NAME: &str = "prompt_learner";

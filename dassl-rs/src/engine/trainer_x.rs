@@ -14,9 +14,10 @@ use crate::config::Config;
 use crate::data::loader::Batch;
 use crate::data::manager::DataManager;
 use crate::errors::EngineError;
+use crate::evaluation::EvaluatorEntry;
 use crate::evaluation::{EvalReport, Evaluator};
 use crate::log_println;
-use crate::registry::{EvaluatorEntry, RegistryEntry};
+use crate::registry::RegistryEntry;
 
 /// Where a training step is: 0-based epoch and batch, and the epoch's batch count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
