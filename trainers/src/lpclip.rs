@@ -739,8 +739,7 @@ impl Trainer for LinearProbeTrainer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dassl_rs::clip::model::{ClipConfig, VisionConfig};
-    use dassl_rs::config::{setup_cfg, CfgSources};
+    use crate::test_support::{cfg_from, tiny_clip, toy_data};
 
     #[test]
     fn lbfgs_minimises_rosenbrock() {
@@ -941,31 +940,8 @@ mod tests {
     #[test]
     fn trains_on_toy_data_and_writes_result_json() {
         let dir = tempfile::tempdir().unwrap();
-        let clip = dir.path().join("clip.safetensors");
-        let config = ClipConfig {
-            embed_dim: 16,
-            image_resolution: 32,
-            vision: VisionConfig::Vit {
-                layers: 1,
-                width: 64,
-                patch_size: 16,
-            },
-            context_length: 77,
-            vocab_size: 49408,
-            transformer_width: 64,
-            transformer_heads: 1,
-            transformer_layers: 1,
-        };
-        dassl_rs::clip::random::write_random_clip(&clip, &config, 1).unwrap();
-        let spec = dassl_rs::data::toy::ToySpec {
-            datasets: vec![dassl_rs::data::toy::ToyDatasetSpec {
-                num_classes: 3,
-                images_per_class: 8,
-                image_size: 32,
-                ..Default::default()
-            }],
-        };
-        dassl_rs::data::toy::make_toy(&dir.path().join("data"), 1, &spec).unwrap();
+        let clip = tiny_clip(dir.path(), 16);
+        toy_data(dir.path());
         let out = dir.path().join("out");
         let opts: Vec<String> = [
             "DATASET.ROOT",
@@ -990,11 +966,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let cfg = setup_cfg(&CfgSources {
-            opts,
-            ..Default::default()
-        })
-        .unwrap();
+        let cfg = cfg_from(&opts);
         // The dataset registry lives in the datasets crate, not linked here: read the split.
         let toy = dir
             .path()

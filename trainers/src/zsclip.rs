@@ -134,9 +134,7 @@ pub fn class_text_features(
             if templates.len() == 1 {
                 log_println!("Prompts: {prompts:?}");
             }
-            let rows = tokenizer
-                .tokenize(&prompts, 77, false)
-                .map_err(|e| EngineError::Invalid(e.to_string()))?;
+            let rows = tokenizer.tokenize(&prompts, 77, false)?;
             let flat: Vec<i64> = rows.concat();
             let tokens = Tensor::from_slice(&flat)
                 .view([rows.len() as i64, -1])

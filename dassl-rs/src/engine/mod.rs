@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod meters;
+pub mod registered;
 pub mod result;
 pub mod tensorboard;
 pub mod trainer_x;
