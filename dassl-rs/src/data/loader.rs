@@ -13,7 +13,6 @@
 //! a sample's augmentation only on `(seed, epoch, dataset index)` (via
 //! [`sample_rng`]), so batches are bit-identical whatever the worker count.
 
-use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -559,6 +558,7 @@ mod tests {
     use crate::data::transforms::TransformConfig;
     use image::codecs::jpeg::JpegEncoder;
     use image::{ImageFormat, Rgb, RgbImage};
+    use std::path::Path;
 
     /// A 16x16 CLIP-style pipeline: small so tests run fast.
     fn tcfg(normalize: bool) -> TransformConfig {
