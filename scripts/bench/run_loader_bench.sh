@@ -119,7 +119,7 @@ Where a sample's time goes, one thread, milliseconds per image (\`bench_loader -
 
 Reading: the ratio moves with the machine's load (these runs shared 2 cores with other
 jobs; see the spread of every run). Per sample, JPEG decoding (libjpeg-turbo on both
-sides, bit-identical output) and the Pillow-exact crop+resize cost about what PIL's do;
+sides, bit-identical output) and the Pillow-exact crop+resize cost no more than PIL's;
 the speed-up comes from what surrounds them: no worker processes restarted each epoch, no
 pickling or shared-memory hand-off and no collate copy (samples are written straight into
 one float buffer per batch, which becomes one tensor), and to-tensor+normalise in one pass.
