@@ -111,7 +111,7 @@ fn profile_stages(data: &[Datum], transform: &Transform) -> Result<(), Box<dyn s
         let bytes = std::fs::read(&d.impath)?;
         read += t0.elapsed().as_secs_f64();
         let t0 = Instant::now();
-        let img = image::load_from_memory(&bytes)?.into_rgb8();
+        let img = dassl_rs::data::decode::decode(&bytes)?;
         decode += t0.elapsed().as_secs_f64();
         let t0 = Instant::now();
         let u8img = transform.apply_u8(&img, &mut sample_rng(0, 0, i as u64))?;

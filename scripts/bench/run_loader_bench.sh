@@ -87,6 +87,8 @@ printf 'dassl-rs %s images/s, PyTorch %s images/s (persistent workers %s): ratio
     "$RUST" "$TORCH" "$TORCH_P" "$RATIO" "$RATIO_P"
 
 CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+# mozjpeg-sys builds libjpeg-turbo's SIMD code only when nasm was there (scripts/env.sh).
+if command -v nasm >/dev/null; then NASM="SIMD: nasm $(nasm -v | awk '{print $3}') on PATH"; else NASM="no nasm: C code only"; fi
 VERSIONS="$("$DASSL_PYTHON" -c 'import torch, torchvision, PIL; print(f"torch {torch.__version__}, torchvision {torchvision.__version__}, Pillow {PIL.__version__}")')"
 SECTION="$WORK/section.md"
 cat >"$SECTION" <<EOF
@@ -99,7 +101,7 @@ epoch then $EPOCHS timed epochs; best of $REPEATS alternating runs per side.
 
 - Machine: $(nproc) cores, $CPU; load average before/after: $LOAD_BEFORE / $LOAD_AFTER
   (a shared machine: other jobs slow both sides)
-- Software: $VERSIONS; dassl-rs release build (image 0.25 / zune-jpeg, Pillow-exact resize)
+- Software: $VERSIONS; dassl-rs release build (libjpeg-turbo's decoder via mozjpeg, $NASM; Pillow-exact decode and resize)
 - Command: \`N=$N WORKERS=$WORKERS EPOCHS=$EPOCHS REPEATS=$REPEATS scripts/bench/run_loader_bench.sh\`
 - Measured: $(date -u +%Y-%m-%d)
 
@@ -116,8 +118,8 @@ Where a sample's time goes, one thread, milliseconds per image (\`bench_loader -
 - PyTorch/PIL: $PROF_TORCH
 
 Reading: the ratio moves with the machine's load (these runs shared 2 cores with other
-jobs; see the spread of every run). Per sample, JPEG decoding (zune-jpeg against PIL's
-libjpeg-turbo) and the Pillow-exact crop+resize cost about what PIL's do on a quiet core;
+jobs; see the spread of every run). Per sample, JPEG decoding (libjpeg-turbo on both
+sides, bit-identical output) and the Pillow-exact crop+resize cost no more than PIL's;
 the speed-up comes from what surrounds them: no worker processes restarted each epoch, no
 pickling or shared-memory hand-off and no collate copy (samples are written straight into
 one float buffer per batch, which becomes one tensor), and to-tensor+normalise in one pass.

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::decode::read_image;
 use super::fewshot::SubsampleMode;
 use super::split::unique_paths;
 use super::DatasetBase;
@@ -103,22 +104,9 @@ pub fn build_dataset(cfg: &Config) -> Result<DatasetBase, DataError> {
     (entry.build)(cfg)
 }
 
-/// Decodes one image as the loader will (any format the build supports);
-/// returns its size.
+/// Decodes one image as the loader will ([`read_image`]); returns its size.
 pub fn decode_image(path: &Path) -> Result<(u32, u32), DataError> {
-    let bad = |reason: String| DataError::BadImage {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let reader = image::ImageReader::open(path)
-        .map_err(|source| DataError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .with_guessed_format()
-        .map_err(|e| bad(e.to_string()))?;
-    let img = reader.decode().map_err(|e| bad(e.to_string()))?;
-    Ok((img.width(), img.height()))
+    Ok(read_image(path)?.dimensions())
 }
 
 /// Builds the dataset named in `cfg` through the registry and, with

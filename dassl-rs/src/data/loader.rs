@@ -13,12 +13,10 @@
 //! a sample's augmentation only on `(seed, epoch, dataset index)` (via
 //! [`sample_rng`]), so batches are bit-identical whatever the worker count.
 
-use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use image::RgbImage;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -26,6 +24,7 @@ use rayon::prelude::*;
 use rayon::ThreadPool;
 use tch::Tensor;
 
+pub use super::decode::read_image;
 use super::transforms::{sample_rng, Transform};
 use super::Datum;
 use crate::errors::DataError;
@@ -101,23 +100,6 @@ fn sampler_rng(seed: u64, epoch: u64) -> ChaCha8Rng {
 /// evaluation never drops images.
 pub fn dassl_drop_last(is_train: bool, len: usize, batch_size: usize) -> bool {
     is_train && len >= batch_size
-}
-
-/// Dassl's `read_image`: decode any supported file and convert to RGB8 as PIL's
-/// `convert("RGB")` does (alpha dropped, grey replicated).
-pub fn read_image(path: &Path) -> Result<RgbImage, DataError> {
-    let bad = |reason: String| DataError::BadImage {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let reader = image::ImageReader::open(path)
-        .map_err(|source| DataError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .with_guessed_format()
-        .map_err(|e| bad(e.to_string()))?;
-    Ok(reader.decode().map_err(|e| bad(e.to_string()))?.into_rgb8())
 }
 
 /// How to build a [`DataLoader`] (the arguments of Dassl's `build_data_loader`).
@@ -575,7 +557,8 @@ mod tests {
     use super::*;
     use crate::data::transforms::TransformConfig;
     use image::codecs::jpeg::JpegEncoder;
-    use image::{ImageFormat, Rgb};
+    use image::{ImageFormat, Rgb, RgbImage};
+    use std::path::Path;
 
     /// A 16x16 CLIP-style pipeline: small so tests run fast.
     fn tcfg(normalize: bool) -> TransformConfig {
@@ -822,7 +805,7 @@ mod tests {
             let batch = batch.unwrap();
             let px = floats(&batch.images);
             for (k, &i) in batch.indices.iter().enumerate() {
-                let img = image::open(&data[i].impath).unwrap().to_rgb8();
+                let img = read_image(&data[i].impath).unwrap();
                 let want = t.apply(&img, &mut sample_rng(0, 0, 0)).unwrap();
                 assert_eq!(&px[k * plane..(k + 1) * plane], &want.data[..], "image {i}");
             }

@@ -449,7 +449,7 @@ mod tests {
         // Test loader output is the test transform of each image.
         let t = Transform::test(&transform_config(&cfg(&[])).unwrap()).unwrap();
         let b = test.load(&[4], 0).unwrap();
-        let img = image::open(&dm.dataset().test[4].impath).unwrap().to_rgb8();
+        let img = crate::data::decode::read_image(&dm.dataset().test[4].impath).unwrap();
         let want = t.apply(&img, &mut sample_rng(0, 0, 0)).unwrap();
         assert_eq!(
             Vec::<f32>::try_from(b.images.flatten(0, -1)).unwrap(),

@@ -1,6 +1,7 @@
 //! Datasets and the data pipeline.
 
 pub mod check;
+pub mod decode;
 pub mod fewshot;
 pub mod loader;
 pub mod manager;

@@ -13,6 +13,7 @@ use super::pretrain::{render_batch, tokenize, CLIP_PIXEL_MEAN, CLIP_PIXEL_STD};
 use super::ToyWorldError;
 use crate::clip::model::Clip;
 use crate::clip::tokenizer::ClipTokenizer;
+use crate::data::decode::read_image;
 use crate::data::split::read_split;
 use crate::data::transforms::{sample_rng, Transform, TransformConfig};
 
@@ -130,9 +131,7 @@ pub fn zero_shot_split(
     .map_err(|e| ToyWorldError::Image(e.to_string()))?;
     let mut flat = Vec::with_capacity(items.len() * 3 * res * res);
     for (i, d) in items.iter().enumerate() {
-        let img = image::open(&d.impath)
-            .map_err(|e| ToyWorldError::Image(format!("{}: {e}", d.impath.display())))?
-            .to_rgb8();
+        let img = read_image(&d.impath).map_err(|e| ToyWorldError::Image(e.to_string()))?;
         let t = transform
             .apply(&img, &mut sample_rng(0, 0, i as u64))
             .map_err(|e| ToyWorldError::Image(e.to_string()))?;

@@ -19,6 +19,7 @@ use super::captions::{Combo, CAPTION_TEMPLATES};
 use super::ToyWorldError;
 use crate::clip::model::{Clip, ClipConfig, Precision, VisionConfig};
 use crate::clip::tokenizer::ClipTokenizer;
+use crate::data::decode::decode;
 use crate::data::pyrandom::PyRandom;
 use crate::data::toy::{draw_combination, encode_jpeg};
 use crate::data::transforms::{to_tensor_into, Normalize};
@@ -252,9 +253,7 @@ pub fn render(
 ) -> Result<image::RgbImage, ToyWorldError> {
     let img = draw_combination(combo.colour, combo.texture, combo.shape, size, rng);
     let jpeg = encode_jpeg(&img)?;
-    Ok(image::load_from_memory(&jpeg)
-        .map_err(|e| ToyWorldError::Image(e.to_string()))?
-        .to_rgb8())
+    decode(&jpeg).map_err(|e| ToyWorldError::Image(e.to_string()))
 }
 
 /// Renders `items` (combination, key words of its random stream) into a normalised
