@@ -8,6 +8,7 @@
 # normalisation only, as the demo) on the base half of ToyShapes20 at 16 shots, then
 # evaluates that model on the new half (CoCoOp's protocol). Accuracies go to
 # OUT/<side>.csv; scripts/compare/summarize.py writes the comparison table.
+# DASSL_BIN: the dassl binary (default target/release/dassl). EPOCHS, DATASET: see below.
 # Needs the Python side's extra packages (yacs, tabulate, gdown, tensorboard, tqdm, scipy) on
 # PYTHONPATH; CoOp and Dassl are not vendored (clone KaiyangZhou/CoOp and Dassl.pytorch).
 source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
@@ -17,9 +18,10 @@ SIDE="${1:-both}"
 SEEDS="${2:-$(seq -s ' ' 1 20)}"
 OUT="${3:-compare_output/base2new}"
 EPOCHS="${EPOCHS:-20}"
+DASSL_BIN="${DASSL_BIN:-target/release/dassl}"
 DATASET="${DATASET:-ToyShapes20}"
-mkdir -p "$OUT"
-world="$(target/release/dassl data toy-world 2>/dev/null | sed -n 's/^toy CLIP weights: //p')"
+OUT="$(mkdir -p "$OUT" && cd "$OUT" && pwd)"
+world="$("$DASSL_BIN" data toy-world 2>/dev/null | sed -n 's/^toy CLIP weights: //p')"
 root="$(dirname "$world")/data"
 [ -f "$world" ] || { say "error: no toy world"; exit 2; }
 common=(DATASET.NAME "$DATASET" DATASET.NUM_SHOTS 16 MODEL.BACKBONE.NAME "$world"
@@ -29,14 +31,14 @@ cfg="$DASSL_ROOT/configs/trainers/CoOp/vit_b16_ctxv1.yaml"
 run_side() {
     local side="$1" seed="$2" dir="$OUT/$1/seed$2"
     local cmd
-    if [ "$side" = rust ]; then cmd=(target/release/dassl train)
+    if [ "$side" = rust ]; then cmd=("$DASSL_BIN" train)
     else cmd=("$DASSL_PYTHON" scripts/compare/python_coop.py); fi
     rm -rf "$dir"
     "${cmd[@]}" --root "$root" --seed "$seed" --trainer CoOp --config-file "$cfg" \
-        --output-dir "$PWD/$dir/base" "${common[@]}" DATASET.SUBSAMPLE_CLASSES base \
+        --output-dir "$dir/base" "${common[@]}" DATASET.SUBSAMPLE_CLASSES base \
         >/dev/null 2>"$dir.err" || { say "$side seed $seed: base training failed (see $dir.err)"; return 1; }
     "${cmd[@]}" --root "$root" --seed "$seed" --trainer CoOp --config-file "$cfg" \
-        --output-dir "$PWD/$dir/new" --eval-only --model-dir "$PWD/$dir/base" --load-epoch "$EPOCHS" \
+        --output-dir "$dir/new" --eval-only --model-dir "$dir/base" --load-epoch "$EPOCHS" \
         "${common[@]}" DATASET.SUBSAMPLE_CLASSES new \
         >/dev/null 2>>"$dir.err" || { say "$side seed $seed: new-class evaluation failed"; return 1; }
     local base new
