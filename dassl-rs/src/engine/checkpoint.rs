@@ -11,15 +11,16 @@
 //! | `model-best.pth.tar` | a copy of the above when `is_best` |
 //!
 //! The dict holds Dassl's keys `state_dict` (an `OrderedDict` of tensors, `module.`
-//! stripped), `epoch` (1-based), `optimizer`, `scheduler` (torch's `state_dict()`
-//! layouts, see [`state`]) and `val_result` (float or None), then what a bit-identical
+//! stripped), `epoch` (1-based), `optimizer`, `scheduler` (torch's `state_dict()` layouts,
+//! see `checkpoint/state.rs`) and `val_result` (float or None), then what a bit-identical
 //! resume needs beyond them: `scaler` (`GradScaler.state_dict()`, when the run uses one)
 //! and `dassl_rs` (`format`, and the optimizer's step count). Only types `torch.load`'s
 //! default `weights_only` unpickler accepts are written.
 //!
 //! Every file is written to a temporary name and renamed. [`load`] also reads checkpoints
 //! written by Python (CoOp's released ones) and dassl-rs 0.1's safetensors files
-//! ([`legacy`]); [`resume`] continues only runs dassl-rs saved.
+//! (`checkpoint/legacy.rs`); [`resume`] continues only runs dassl-rs saved.
+//! docs/CHECKPOINTS.md describes the format for users.
 
 mod legacy;
 mod state;

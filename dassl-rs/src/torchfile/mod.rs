@@ -316,28 +316,31 @@ pub fn archive_name(path: &Path) -> String {
 pub fn to_bytes(root: &str, value: &Value, storages: &Storages) -> Result<Vec<u8>, WriteError> {
     let pkl = pickle(value)?;
     let mut w = zip::ZipWriter::default();
-    w.add(&format!("{root}/data.pkl"), &pkl)?;
-    w.add(&format!("{root}/.format_version"), b"1")?;
-    w.add(
-        &format!("{root}/.storage_alignment"),
-        zip::ALIGNMENT.to_string().as_bytes(),
-    )?;
-    w.add(&format!("{root}/byteorder"), b"little")?;
-    // A content hash stands in for torch's random id, so equal checkpoints are equal files.
-    let mut id = Sha256::new();
-    id.update(&pkl);
+    let mut names = Vec::new();
+    let mut add = |w: &mut zip::ZipWriter, name: String, data: &[u8]| {
+        w.add(&format!("{root}/{name}"), data)?;
+        names.push(name);
+        Ok::<(), WriteError>(())
+    };
+    add(&mut w, "data.pkl".into(), &pkl)?;
+    add(&mut w, ".format_version".into(), b"1")?;
+    let alignment = zip::ALIGNMENT.to_string();
+    add(&mut w, ".storage_alignment".into(), alignment.as_bytes())?;
+    add(&mut w, "byteorder".into(), b"little")?;
     for (key, bytes) in storages.data.iter().enumerate() {
-        w.add(&format!("{root}/data/{key}"), bytes)?;
-        id.update(crc32fast::hash(bytes).to_le_bytes());
+        add(&mut w, format!("data/{key}"), bytes)?;
     }
-    w.add(&format!("{root}/version"), b"3\n")?;
-    let digest = id.finalize();
-    let half = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
-    let serialization_id = format!("{:020}{:020}", half(&digest[..8]), half(&digest[8..16]));
-    w.add(
-        &format!("{root}/.data/serialization_id"),
-        serialization_id.as_bytes(),
-    )?;
+    add(&mut w, "version".into(), b"3\n")?;
+    // torch's id: 20 digits of combined record-name hashes, 20 of combined CRC-32s. Its
+    // name hash is libstdc++'s std::hash over an unordered_set; a SHA-256 of the names in
+    // order stands in for it, so the id stays deterministic.
+    let name_hash = names.iter().fold(0u64, |seed, name| {
+        let d = Sha256::digest(name.as_bytes());
+        let h = u64::from_le_bytes(d[..8].try_into().unwrap_or([0; 8]));
+        zip::hash_combine(seed, h)
+    });
+    let id = format!("{name_hash:020}{:020}", w.combined_crc());
+    w.add(&format!("{root}/.data/serialization_id"), id.as_bytes())?;
     Ok(w.finish())
 }
 

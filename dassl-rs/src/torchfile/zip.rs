@@ -200,10 +200,20 @@ pub(crate) fn entries(file: &mut File) -> Result<HashMap<String, Entry>, ReadFai
 /// torch's `kFieldAlignment`: every entry's data starts at a multiple of this.
 pub(crate) const ALIGNMENT: usize = 64;
 
+/// `c10::hash_combine`, which torch's serialization id is built with.
+pub(crate) fn hash_combine(seed: u64, value: u64) -> u64 {
+    seed ^ value
+        .wrapping_add(0x9e37_79b9)
+        .wrapping_add(seed << 6)
+        .wrapping_add(seed >> 2)
+}
+
 /// Writes entries in order, laid out byte for byte as `PyTorchStreamWriter` does.
 #[derive(Debug, Default)]
 pub(crate) struct ZipWriter {
     out: Vec<u8>,
+    /// torch's `combined_uncomp_crc32_`: every data descriptor's CRC-32, combined.
+    combined_crc: u64,
     /// (name, flags, crc, size, local header offset) for the central directory.
     written: Vec<(String, u16, u32, u32, u32)>,
 }
@@ -225,6 +235,14 @@ impl ZipWriter {
         let padding = (ALIGNMENT - start % ALIGNMENT) % ALIGNMENT;
         let extra_len = 4 + padding as u16;
         let crc = crc32fast::hash(data);
+        // torch combines the CRC of every write that starts like a data descriptor; the
+        // data itself is one write, so data starting with the signature counts too.
+        if data.len() >= 8 && le32(data, 0) == 0x0807_4b50 {
+            self.combined_crc = hash_combine(self.combined_crc, u64::from(le32(data, 4)));
+        }
+        if !data.is_empty() {
+            self.combined_crc = hash_combine(self.combined_crc, u64::from(crc));
+        }
         // miniz writes an empty entry without a data descriptor.
         let flags: u16 = if data.is_empty() { 0x0800 } else { 0x0808 };
         let out = &mut self.out;
@@ -252,6 +270,11 @@ impl ZipWriter {
         self.written
             .push((name.to_string(), flags, crc, size, offset));
         Ok(())
+    }
+
+    /// torch's combined CRC-32 of what was written so far (half of the serialization id).
+    pub(crate) fn combined_crc(&self) -> u64 {
+        self.combined_crc
     }
 
     /// The central directory and the (zip64 and classic) end records; returns the archive.

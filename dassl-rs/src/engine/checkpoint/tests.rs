@@ -395,7 +395,7 @@ fn torch_load_reads_our_checkpoints() {
     assert_eq!(got["state_dict_type"], "OrderedDict");
     assert_eq!(
         got["same_as_torch_save"], true,
-        "torch.save of the loaded dict differs from our file (serialization id aside)"
+        "torch.save of the loaded dict differs from our file (name half of the serialization id aside)"
     );
     let ctx = bits(&run.ctx);
     assert_eq!(
