@@ -73,9 +73,20 @@ fn read_tensors(path: &Path) -> Result<Vec<(String, Tensor)>, CheckpointError> {
     Ok(tensors)
 }
 
+/// A model file that is not a zip: a 0.1 safetensors file or nothing dassl-rs reads.
+fn read_model_tensors(path: &Path) -> Result<Vec<(String, Tensor)>, CheckpointError> {
+    read_tensors(path).map_err(|e| CheckpointError::Format {
+        path: path.to_path_buf(),
+        reason: format!(
+            "neither a torch.save zip file nor a dassl-rs 0.1 safetensors file \
+             (PyTorch's pre-1.6 format is not read): {e}"
+        ),
+    })
+}
+
 /// A 0.1 model file and, when present, its sidecar's epoch and val_result.
 pub(super) fn load(path: &Path) -> Result<Loaded, CheckpointError> {
-    let tensors = read_tensors(path)?;
+    let tensors = read_model_tensors(path)?;
     let sidecar = read_sidecar(&sidecar_path(path))?;
     Ok(Loaded {
         path: path.to_path_buf(),
@@ -95,7 +106,7 @@ pub(super) fn resume(
     let json = sidecar_path(&path);
     let sidecar =
         read_sidecar(&json)?.ok_or_else(|| CheckpointError::NotFound { path: json.clone() })?;
-    let tensors = read_tensors(&path)?;
+    let tensors = read_model_tensors(&path)?;
     if let (Some(opt), Some(state)) = (optimizer, &sidecar.optimizer) {
         let buffers = match &sidecar.optimizer_tensors {
             Some(f) => {

@@ -290,6 +290,10 @@ fn coop_pytorch_checkpoints_load_natively() {
     // Not a checkpoint at all: the error names the file.
     let err = load_file(&fixture_dir().join("make_coop_ckpt.py")).unwrap_err();
     assert!(err.to_string().contains("make_coop_ckpt.py"), "{err}");
+    assert!(
+        err.to_string().contains("neither a torch.save zip"),
+        "{err}"
+    );
 }
 
 /// Describes a checkpoint loaded by `torch.load` (default `weights_only=True`), after
