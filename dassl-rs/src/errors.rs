@@ -322,6 +322,22 @@ pub enum CheckpointError {
     },
     #[error("{path} is not a valid checkpoint: {reason}")]
     Format { path: PathBuf, reason: String },
+    /// The PyTorch file layer failed (the error names the file).
+    #[error(transparent)]
+    File(#[from] crate::torchfile::TorchFileError),
+    /// A key of the checkpoint dict is missing or holds the wrong type.
+    #[error("{path}: checkpoint entry `{key}` {problem}")]
+    Entry {
+        path: PathBuf,
+        key: String,
+        problem: &'static str,
+    },
+    /// A PyTorch checkpoint that dassl-rs did not write.
+    #[error(
+        "{path} was not saved by dassl-rs, so it cannot be resumed (its optimizer and \
+         scheduler state come from Python); load its weights with --model-dir/--load-epoch instead"
+    )]
+    NotResumable { path: PathBuf },
     #[error(transparent)]
     Optim(#[from] OptimError),
 }

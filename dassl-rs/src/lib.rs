@@ -17,5 +17,5 @@ pub mod optim;
 pub mod registry;
 pub mod report;
 pub mod sweep;
-mod torchzip;
+pub mod torchfile;
 pub mod toyworld;

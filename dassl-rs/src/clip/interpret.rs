@@ -5,13 +5,12 @@
 //! ascending, first `topk`) are CoOp's way of reading them.
 
 use std::fmt::Write as _;
-use std::io::Read as _;
 use std::path::Path;
 
 use tch::{Device, Kind, Tensor};
 
 use crate::clip::tokenizer::ClipTokenizer;
-use crate::engine::checkpoint::read_torch_checkpoint;
+use crate::engine::checkpoint;
 use crate::errors::EngineError;
 
 /// For each row of `ctx` (`[n_ctx, D]`), the `topk` nearest rows of `token_embedding`
@@ -42,25 +41,13 @@ pub fn interpret(ctx: &Tensor, token_embedding: &Tensor, topk: usize) -> Vec<Vec
         .collect()
 }
 
-/// The `ctx` tensor of a prompt-learner checkpoint: dassl-rs's safetensors
-/// `model.pth.tar-N` / `model-best.pth.tar`, or CoOp's released `torch.save` file.
+/// The `ctx` tensor of a prompt-learner checkpoint (`model.pth.tar-N`,
+/// `model-best.pth.tar`: dassl-rs's, CoOp's released ones, or dassl-rs 0.1's), read as
+/// CoOp's `interpret_prompt.py` does: `torch.load(fpath)["state_dict"]["ctx"]`.
 pub fn load_context(path: &Path) -> Result<Tensor, EngineError> {
-    let io_err =
-        |e: std::io::Error| EngineError::Invalid(format!("cannot read {}: {e}", path.display()));
-    let mut head = [0u8; 4];
-    let n = std::fs::File::open(path)
-        .map_err(io_err)?
-        .read(&mut head)
-        .map_err(io_err)?;
-    let tensors = if n == 4 && head == *b"PK\x03\x04" {
-        read_torch_checkpoint(path)
-            .map_err(|e| EngineError::Invalid(e.to_string()))?
-            .state_dict
-    } else {
-        Tensor::read_safetensors(path)
-            .map_err(|e| EngineError::Invalid(format!("{}: {e}", path.display())))?
-    };
-    tensors
+    let loaded = checkpoint::load_file(path).map_err(|e| EngineError::Invalid(e.to_string()))?;
+    loaded
+        .tensors
         .into_iter()
         .find(|(k, _)| k == "ctx")
         .map(|(_, t)| t)
@@ -208,5 +195,74 @@ mod tests {
         assert!(out.contains("2: ['$', '#'] ['0.5000', '3.2016']"), "{out}");
         assert_eq!(py_repr("it's"), "\"it's\"");
         assert_eq!(py_repr("a\\b\u{b}"), "'a\\\\b\\x0b'");
+    }
+
+    /// CoOp's `interpret_prompt.py` (lines 36-60, the CLIP download replaced by a given
+    /// embedding) on a checkpoint `engine::checkpoint::save` wrote prints what `run` prints.
+    /// Ids 0..94 are the printable ASCII byte tokens, which print alike in both; longer
+    /// tokens (`dog</w>`) are not compared here.
+    const INTERPRET_PROMPT: &str = r#"
+import sys, torch
+from clip.simple_tokenizer import SimpleTokenizer
+fpath, emb_path, topk = sys.argv[1], sys.argv[2], 5
+tokenizer = SimpleTokenizer()
+token_embedding = torch.load(emb_path)["token_embedding.weight"]
+prompt_learner = torch.load(fpath, map_location="cpu")["state_dict"]
+ctx = prompt_learner["ctx"]
+ctx = ctx.float()
+if ctx.dim() == 2:
+    distance = torch.cdist(ctx, token_embedding)
+    sorted_idxs = torch.argsort(distance, dim=1)
+    sorted_idxs = sorted_idxs[:, :topk]
+    for m, idxs in enumerate(sorted_idxs):
+        words = [tokenizer.decoder[idx.item()] for idx in idxs]
+        dist = [f"{distance[m, idx].item():.4f}" for idx in idxs]
+        print(f"{m+1}: {words} {dist}")
+"#;
+
+    #[test]
+    fn interpret_prompt_py_reads_our_checkpoints_and_agrees() {
+        let dir = tempfile::tempdir().unwrap();
+        tch::manual_seed(7);
+        let ctx = Tensor::randn([3, 4], (Kind::Float, Device::Cpu));
+        let emb = Tensor::randn([94, 4], (Kind::Float, Device::Cpu));
+        let tensors = [
+            ("ctx".to_string(), ctx.shallow_clone()),
+            (
+                "token_prefix".to_string(),
+                Tensor::zeros([2, 1, 4], (Kind::Half, Device::Cpu)),
+            ),
+        ];
+        let ckpt = checkpoint::Checkpoint {
+            epoch: 50,
+            tensors: &tensors,
+            optimizer: None,
+            scheduler: None,
+            scaler: None,
+            val_result: None,
+        };
+        let path = checkpoint::save(&dir.path().join("prompt_learner"), &ckpt, false).unwrap();
+        assert!(load_context(&path).unwrap().equal(&ctx));
+        let clip = dir.path().join("clip.safetensors");
+        Tensor::write_safetensors(&[("token_embedding.weight", &emb)], &clip).unwrap();
+        let ours = run(&path, clip.to_str().unwrap(), 5).unwrap();
+        let ours: Vec<&str> = ours
+            .lines()
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+            .collect();
+        assert_eq!(ours.len(), 3, "{ours:?}");
+        let emb_file = dir.path().join("emb.pt");
+        let mut storages = crate::torchfile::Storages::new();
+        let value = crate::torchfile::Value::str_dict([(
+            "token_embedding.weight",
+            storages.tensor(&emb).unwrap(),
+        )]);
+        crate::torchfile::save(&emb_file, &value, &storages).unwrap();
+        let Some(theirs) =
+            crate::torchfile::tests::run_python(INTERPRET_PROMPT, &[&path, &emb_file])
+        else {
+            return;
+        };
+        assert_eq!(theirs.lines().collect::<Vec<_>>(), ours);
     }
 }

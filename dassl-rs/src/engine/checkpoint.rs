@@ -1,42 +1,45 @@
-//! Dassl's checkpoint files (`dassl/utils/torchtools.py`) for one registered model name.
+//! Dassl's checkpoint files (`dassl/utils/torchtools.py`) for one registered model name,
+//! in `torch.save`'s format, so `torch.load`, CoOp's `load_model` and
+//! `interpret_prompt.py` read ours and we read theirs.
 //!
-//! Layout of `OUTPUT_DIR/<name>/`, with Dassl's file names so scripts that look for them
-//! keep working; the content differs because PyTorch pickles cannot be written from Rust:
+//! Layout of `OUTPUT_DIR/<name>/`, as Dassl's `save_checkpoint` writes it:
 //!
 //! | file | content |
 //! |---|---|
-//! | `model.pth.tar-<epoch>` | **safetensors** of the model's `state_dict` tensors |
-//! | `model.pth.tar-<epoch>.json` | epoch, val_result, optimizer / scheduler / scaler state |
-//! | `model.pth.tar-<epoch>.optim` | safetensors of the optimizer buffers (when it has any) |
+//! | `model.pth.tar-<epoch>` | a `torch.save` dict (below) |
 //! | `checkpoint` | the basename of the last saved file and a newline |
-//! | `model-best.pth.tar` (+ `.json`, `.optim`) | a copy of the above when `is_best` |
+//! | `model-best.pth.tar` | a copy of the above when `is_best` |
 //!
-//! Every file is written to a temporary name and renamed, and `checkpoint` is written
-//! last, so it never names a half-written set. [`load`] also reads CoOp's released
-//! PyTorch checkpoints (torch.save zip pickles) natively, with a small zip + pickle
-//! reader below: `clip::weights::read_archive_tensors` only walks TorchScript module
-//! objects, not the nested dict `{"state_dict": {...}, "epoch": ..., ...}` Dassl saves.
+//! The dict holds Dassl's keys `state_dict` (an `OrderedDict` of tensors, `module.`
+//! stripped), `epoch` (1-based), `optimizer`, `scheduler` (torch's `state_dict()` layouts,
+//! see `checkpoint/state.rs`) and `val_result` (float or None), then what a bit-identical
+//! resume needs beyond them: `scaler` (`GradScaler.state_dict()`, when the run uses one)
+//! and `dassl_rs` (`format`, and the optimizer's step count). Only types `torch.load`'s
+//! default `weights_only` unpickler accepts are written.
+//!
+//! Every file is written to a temporary name and renamed. [`load`] also reads checkpoints
+//! written by Python (CoOp's released ones) and dassl-rs 0.1's safetensors files
+//! (`checkpoint/legacy.rs`); [`resume`] continues only runs dassl-rs saved.
+//! docs/CHECKPOINTS.md describes the format for users.
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::io::Read;
+mod legacy;
+mod state;
+
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-use tch::{Device, Kind, Tensor};
+use tch::Tensor;
 
 use crate::errors::CheckpointError;
 use crate::fsutil::write_atomic;
-use crate::optim::{
-    DynamicLossScaler, LrScheduler, Optimizer, OptimizerState, ScalerState, SchedulerState,
-};
-use crate::torchzip::{le16, le32, le64, storage_kind, zip_entries};
+use crate::optim::{DynamicLossScaler, LrScheduler, Optimizer};
+use crate::torchfile::{self, Storages, TorchFile, TorchFileError, Value, WriteError};
 
 /// Dassl's name of the best-validation checkpoint.
 pub const BEST_NAME: &str = "model-best.pth.tar";
 /// The text file naming the last checkpoint.
 pub const POINTER_NAME: &str = "checkpoint";
-const FORMAT: &str = "dassl-rs checkpoint 1";
+/// `checkpoint["dassl_rs"]["format"]` of the files [`save`] writes.
+pub const FORMAT: &str = "dassl-rs checkpoint 2";
 
 /// Dassl's `model.pth.tar-<epoch>` basename.
 pub fn model_file_name(epoch: usize) -> String {
@@ -54,19 +57,6 @@ pub struct Checkpoint<'a> {
     pub scheduler: Option<&'a LrScheduler>,
     pub scaler: Option<&'a DynamicLossScaler>,
     pub val_result: Option<f64>,
-}
-
-/// The JSON sidecar.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Sidecar {
-    pub format: String,
-    pub epoch: usize,
-    pub val_result: Option<f64>,
-    pub optimizer: Option<OptimizerState>,
-    /// Basename of the optimizer-buffer safetensors file, if written.
-    pub optimizer_tensors: Option<String>,
-    pub scheduler: Option<SchedulerState>,
-    pub scaler: Option<ScalerState>,
 }
 
 /// A checkpoint read back by [`load`].
@@ -104,169 +94,167 @@ fn read_err(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ 
     }
 }
 
-fn torch_err(path: &Path) -> impl FnOnce(tch::TchError) -> CheckpointError + '_ {
-    move |source| CheckpointError::Torch {
-        path: path.to_path_buf(),
-        source: Box::new(source),
+fn entry_err(path: &Path) -> impl FnOnce(state::Bad) -> CheckpointError + '_ {
+    move |b| match b {
+        state::Bad::Entry { key, problem } => CheckpointError::Entry {
+            path: path.to_path_buf(),
+            key,
+            problem,
+        },
+        state::Bad::File(e) => CheckpointError::File(e),
     }
 }
 
-/// Writes a safetensors file through a temporary name, so readers never see half of it.
-fn write_safetensors_atomic(
-    path: &Path,
-    tensors: &[(String, Tensor)],
-) -> Result<(), CheckpointError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let cpu: Vec<(String, Tensor)> = tensors
-        .iter()
-        .map(|(k, t)| {
-            Ok((
-                k.clone(),
-                t.f_detach()?.f_to_device(Device::Cpu)?.f_contiguous()?,
-            ))
-        })
-        .collect::<Result<_, tch::TchError>>()
-        .map_err(torch_err(path))?;
-    let result = Tensor::write_safetensors(&cpu, &tmp)
-        .map_err(torch_err(path))
-        .and_then(|()| {
-            File::open(&tmp)
-                .and_then(|f| f.sync_all())
-                .map_err(write_err(path))
-        })
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(write_err(path)));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+/// The dict Dassl's `save_model` passes to `torch.save`, plus dassl-rs's resume keys.
+fn checkpoint_value(ckpt: &Checkpoint<'_>, storages: &mut Storages) -> Result<Value, WriteError> {
+    let mut state_dict = Vec::with_capacity(ckpt.tensors.len());
+    for (k, t) in ckpt.tensors {
+        let name = k.strip_prefix("module.").unwrap_or(k);
+        state_dict.push((Value::Str(name.to_string()), storages.tensor(t)?));
     }
-    result
+    let sched_state = ckpt.scheduler.map(LrScheduler::state);
+    let initial_lr = sched_state.as_ref().map(|s| s.successor.counters.base_lr);
+    let optimizer = match ckpt.optimizer {
+        Some(o) => state::optimizer_value(o, initial_lr, storages)?,
+        None => Value::None,
+    };
+    let mut items = vec![
+        ("state_dict", Value::OrderedDict(state_dict)),
+        ("epoch", Value::Int(ckpt.epoch as i64)),
+        ("optimizer", optimizer),
+        (
+            "scheduler",
+            sched_state
+                .as_ref()
+                .map_or(Value::None, state::scheduler_value),
+        ),
+        (
+            "val_result",
+            ckpt.val_result.map_or(Value::None, Value::Float),
+        ),
+    ];
+    if let Some(s) = ckpt.scaler {
+        items.push(("scaler", state::scaler_value(&s.state())));
+    }
+    let mut ours = vec![("format", Value::Str(FORMAT.into()))];
+    if let Some(o) = ckpt.optimizer {
+        ours.push(("optimizer_step_count", Value::Int(o.step_count() as i64)));
+    }
+    items.push(("dassl_rs", Value::str_dict(ours)));
+    Ok(Value::str_dict(items))
 }
 
-fn copy_atomic(from: &Path, to: &Path) -> Result<(), CheckpointError> {
-    let bytes = std::fs::read(from).map_err(read_err(from))?;
-    write_atomic(to, &bytes).map_err(write_err(to))
-}
-
-/// Dassl's `save_checkpoint`: writes `dir/model.pth.tar-<epoch>` (+ sidecars), points
-/// `dir/checkpoint` at it, and copies it to `model-best.pth.tar` when `is_best`.
-/// Returns the path of the model file.
+/// Dassl's `save_checkpoint`: writes `dir/model.pth.tar-<epoch>`, points `dir/checkpoint`
+/// at it, and copies it to `model-best.pth.tar` when `is_best`. Returns the model file.
 pub fn save(dir: &Path, ckpt: &Checkpoint<'_>, is_best: bool) -> Result<PathBuf, CheckpointError> {
     std::fs::create_dir_all(dir).map_err(write_err(dir))?;
     let name = model_file_name(ckpt.epoch);
     let path = dir.join(&name);
-    let optim_tensors = ckpt
-        .optimizer
-        .map(Optimizer::state_tensors)
-        .unwrap_or_default();
-    let optim_name = format!("{name}.optim");
-    if !optim_tensors.is_empty() {
-        write_safetensors_atomic(&dir.join(&optim_name), &optim_tensors)?;
-    }
-    let tensors: Vec<(String, Tensor)> = ckpt
-        .tensors
-        .iter()
-        .map(|(k, t)| {
-            (
-                k.strip_prefix("module.").unwrap_or(k).to_string(),
-                t.shallow_clone(),
-            )
+    let mut storages = Storages::new();
+    let value = checkpoint_value(ckpt, &mut storages).map_err(|source| {
+        CheckpointError::File(TorchFileError::Encode {
+            path: path.clone(),
+            source,
         })
-        .collect();
-    write_safetensors_atomic(&path, &tensors)?;
-    let sidecar = Sidecar {
-        format: FORMAT.into(),
-        epoch: ckpt.epoch,
-        val_result: ckpt.val_result,
-        optimizer: ckpt.optimizer.map(Optimizer::state),
-        optimizer_tensors: (!optim_tensors.is_empty()).then(|| optim_name.clone()),
-        scheduler: ckpt.scheduler.map(LrScheduler::state),
-        scaler: ckpt.scaler.map(DynamicLossScaler::state),
-    };
-    let json_path = dir.join(format!("{name}.json"));
-    write_sidecar(&json_path, &sidecar)?;
+    })?;
+    // Dassl copies the file, so the best copy keeps the `model.pth` root folder.
+    let bytes = torchfile::to_bytes(&torchfile::archive_name(&path), &value, &storages).map_err(
+        |source| {
+            CheckpointError::File(TorchFileError::Encode {
+                path: path.clone(),
+                source,
+            })
+        },
+    )?;
+    write_atomic(&path, &bytes).map_err(write_err(&path))?;
+    remove_stale_sidecars(&path)?;
     let pointer = dir.join(POINTER_NAME);
     write_atomic(&pointer, format!("{name}\n").as_bytes()).map_err(write_err(&pointer))?;
     if is_best {
         let best = dir.join(BEST_NAME);
-        let mut best_sidecar = sidecar;
-        if best_sidecar.optimizer_tensors.is_some() {
-            let best_optim = format!("{BEST_NAME}.optim");
-            copy_atomic(&dir.join(&optim_name), &dir.join(&best_optim))?;
-            best_sidecar.optimizer_tensors = Some(best_optim);
-        }
-        copy_atomic(&path, &best)?;
-        write_sidecar(&dir.join(format!("{BEST_NAME}.json")), &best_sidecar)?;
+        write_atomic(&best, &bytes).map_err(write_err(&best))?;
+        remove_stale_sidecars(&best)?;
     }
     Ok(path)
 }
 
-fn write_sidecar(path: &Path, sidecar: &Sidecar) -> Result<(), CheckpointError> {
-    let text = serde_json::to_string_pretty(sidecar).map_err(|e| CheckpointError::Format {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    write_atomic(path, text.as_bytes()).map_err(write_err(path))
-}
-
-fn read_sidecar(path: &Path) -> Result<Option<Sidecar>, CheckpointError> {
-    if !path.exists() {
-        return Ok(None);
+/// A 0.1 sidecar beside a file just replaced would describe the old file.
+fn remove_stale_sidecars(model_file: &Path) -> Result<(), CheckpointError> {
+    for p in legacy::sidecars(model_file) {
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(CheckpointError::Write { path: p, source: e })
+            }
+            _ => {}
+        }
     }
-    let text = std::fs::read_to_string(path).map_err(read_err(path))?;
-    let sidecar: Sidecar = serde_json::from_str(&text).map_err(|e| CheckpointError::Format {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    if sidecar.format != FORMAT {
-        return Err(CheckpointError::Format {
-            path: path.to_path_buf(),
-            reason: format!("unknown format {:?} (expected {FORMAT:?})", sidecar.format),
-        });
+    Ok(())
+}
+
+/// `checkpoint["state_dict"]`, sorted by name, `module.` prefixes stripped.
+fn state_dict(file: &mut TorchFile) -> Result<Vec<(String, Tensor)>, CheckpointError> {
+    let path = file.path().to_path_buf();
+    let entry = |key: String, problem| CheckpointError::Entry {
+        path: path.clone(),
+        key,
+        problem,
+    };
+    if !matches!(file.value(), Value::Dict(_)) {
+        return Err(entry("checkpoint".into(), "is not a dict"));
     }
-    Ok(Some(sidecar))
+    let items = match file.value().get("state_dict") {
+        Some(v) => v
+            .items()
+            .ok_or_else(|| entry("state_dict".into(), "is not a dict"))?
+            .to_vec(),
+        None => return Err(entry("state_dict".into(), "is missing")),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (k, v) in &items {
+        let name = k
+            .as_str()
+            .ok_or_else(|| entry("state_dict".into(), "has a key that is not a str"))?;
+        let t = v
+            .as_tensor()
+            .ok_or_else(|| entry(format!("state_dict.{name}"), "is not a tensor"))?;
+        let tensor = file.tensor(t)?;
+        out.push((
+            name.strip_prefix("module.").unwrap_or(name).to_string(),
+            tensor,
+        ));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
 }
 
-fn sidecar_path(model_file: &Path) -> PathBuf {
-    let mut s = model_file.as_os_str().to_owned();
-    s.push(".json");
-    PathBuf::from(s)
+/// `checkpoint["epoch"]` and `checkpoint["val_result"]`, when they hold numbers.
+fn epoch_and_val(v: &Value) -> (Option<usize>, Option<f64>) {
+    let epoch = v
+        .get("epoch")
+        .and_then(Value::as_int)
+        .and_then(|e| usize::try_from(e).ok());
+    (epoch, v.get("val_result").and_then(Value::as_float))
 }
 
-fn is_zip(path: &Path) -> Result<bool, CheckpointError> {
-    let mut head = [0u8; 4];
-    let mut f = File::open(path).map_err(read_err(path))?;
-    let n = f.read(&mut head).map_err(read_err(path))?;
-    Ok(n == 4 && head == *b"PK\x03\x04")
-}
-
-/// Reads one model file: dassl-rs safetensors (with its sidecar) or a PyTorch checkpoint.
-fn read_model_file(path: &Path) -> Result<Loaded, CheckpointError> {
+/// Reads one model file: a `torch.save` checkpoint (ours or Python's) or a dassl-rs 0.1
+/// safetensors file.
+pub fn load_file(path: &Path) -> Result<Loaded, CheckpointError> {
     if !path.is_file() {
         return Err(CheckpointError::NotFound {
             path: path.to_path_buf(),
         });
     }
-    if is_zip(path)? {
-        let t = read_torch_checkpoint(path)?;
-        return Ok(Loaded {
-            path: path.to_path_buf(),
-            tensors: t.state_dict,
-            epoch: t.epoch,
-            val_result: t.val_result,
-        });
+    if !torchfile::is_zip(path)? {
+        return legacy::load(path);
     }
-    let mut tensors = Tensor::read_safetensors(path).map_err(torch_err(path))?;
-    tensors.sort_by(|a, b| a.0.cmp(&b.0));
-    let sidecar = read_sidecar(&sidecar_path(path))?;
+    let mut file = TorchFile::open(path)?;
+    let tensors = state_dict(&mut file)?;
+    let (epoch, val_result) = epoch_and_val(file.value());
     Ok(Loaded {
         path: path.to_path_buf(),
         tensors,
-        epoch: sidecar.as_ref().map(|s| s.epoch),
-        val_result: sidecar.and_then(|s| s.val_result),
+        epoch,
+        val_result,
     })
 }
 
@@ -276,7 +264,7 @@ pub fn load(dir: &Path, epoch: Option<usize>) -> Result<Loaded, CheckpointError>
     let name = epoch
         .map(model_file_name)
         .unwrap_or_else(|| BEST_NAME.to_string());
-    read_model_file(&dir.join(name))
+    load_file(&dir.join(name))
 }
 
 /// Removes the named keys (CoOp drops `token_prefix` / `token_suffix` on load, since they
@@ -296,7 +284,7 @@ pub fn drop_keys(tensors: &mut Vec<(String, Tensor)>, keys: &[&str]) -> Vec<Stri
 /// Dassl's `resume_from_checkpoint`: reads `dir/checkpoint`, restores the optimizer,
 /// scheduler and scaler given (when the checkpoint holds their state) and returns the
 /// model tensors and start epoch. `Ok(None)` when there is no `checkpoint` file (Dassl's
-/// "No checkpoint found, train from scratch").
+/// "No checkpoint found, train from scratch"). Nothing is restored unless all of it reads.
 pub fn resume(
     dir: &Path,
     optimizer: Option<&mut Optimizer>,
@@ -324,510 +312,65 @@ pub fn resume(
     if !path.is_file() {
         return Err(CheckpointError::NotFound { path });
     }
-    if is_zip(&path)? {
-        return Err(CheckpointError::Format {
-            path,
-            reason:
-                "a PyTorch checkpoint cannot be resumed (its optimizer and scheduler state are \
-                     Python pickles); load its weights with --model-dir/--load-epoch instead"
-                    .into(),
-        });
+    if !torchfile::is_zip(&path)? {
+        return legacy::resume(path, optimizer, scheduler, scaler).map(Some);
     }
-    let json = sidecar_path(&path);
-    let sidecar =
-        read_sidecar(&json)?.ok_or_else(|| CheckpointError::NotFound { path: json.clone() })?;
-    let mut tensors = Tensor::read_safetensors(&path).map_err(torch_err(&path))?;
-    tensors.sort_by(|a, b| a.0.cmp(&b.0));
-    if let (Some(opt), Some(state)) = (optimizer, &sidecar.optimizer) {
-        let buffers = match &sidecar.optimizer_tensors {
-            Some(f) => {
-                let p = dir.join(f);
-                if !p.is_file() {
-                    return Err(CheckpointError::NotFound { path: p });
-                }
-                Tensor::read_safetensors(&p).map_err(torch_err(&p))?
-            }
-            None => Vec::new(),
-        };
-        opt.load_state(state, &buffers)?;
+    let mut file = TorchFile::open(&path)?;
+    let top = file.value().clone();
+    let ours = top.get("dassl_rs");
+    if ours.and_then(|o| o.get("format")) != Some(&Value::Str(FORMAT.into())) {
+        return Err(CheckpointError::NotResumable { path });
     }
-    if let (Some(s), Some(state)) = (scheduler, &sidecar.scheduler) {
-        s.load_state(state.clone());
+    let tensors = state_dict(&mut file)?;
+    let (epoch, val_result) = epoch_and_val(&top);
+    let start_epoch = epoch.ok_or_else(|| CheckpointError::Entry {
+        path: path.clone(),
+        key: "epoch".into(),
+        problem: "is not a non-negative int",
+    })?;
+    let opt_state = match (&optimizer, top.get("optimizer")) {
+        (Some(opt), Some(v)) if *v != Value::None => {
+            let steps = ours
+                .and_then(|o| o.get("optimizer_step_count"))
+                .and_then(Value::as_int)
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| CheckpointError::Entry {
+                    path: path.clone(),
+                    key: "dassl_rs.optimizer_step_count".into(),
+                    problem: "is missing or not a count",
+                })?;
+            Some(
+                state::optimizer_state(v, steps, opt.settings(), &mut file)
+                    .map_err(entry_err(&path))?,
+            )
+        }
+        _ => None,
+    };
+    let sched_state = match (&scheduler, top.get("scheduler")) {
+        (Some(_), Some(v)) if *v != Value::None => {
+            Some(state::scheduler_state(v).map_err(entry_err(&path))?)
+        }
+        _ => None,
+    };
+    let scaler_state = match (&scaler, top.get("scaler")) {
+        (Some(_), Some(v)) => state::scaler_state(v).map_err(entry_err(&path))?,
+        _ => None,
+    };
+    if let (Some(opt), Some((state, buffers))) = (optimizer, opt_state) {
+        opt.load_state(&state, &buffers)?;
     }
-    if let (Some(s), Some(state)) = (scaler, &sidecar.scaler) {
-        s.load_state(state.clone());
+    if let (Some(s), Some(state)) = (scheduler, sched_state) {
+        s.load_state(state);
+    }
+    if let (Some(s), Some(state)) = (scaler, scaler_state) {
+        s.load_state(state);
     }
     Ok(Some(Resumed {
         path,
-        start_epoch: sidecar.epoch,
+        start_epoch,
         tensors,
-        val_result: sidecar.val_result,
-    }))
-}
-
-// ---------------------------------------------------------------------------------------
-// PyTorch checkpoints: torch.save's zip format (`<root>/data.pkl` + `<root>/data/<key>`).
-
-/// The parts of a Dassl checkpoint dict that matter for loading weights.
-#[derive(Debug)]
-pub struct TorchCheckpoint {
-    /// `checkpoint["state_dict"]`, sorted by name, `module.` prefixes stripped.
-    pub state_dict: Vec<(String, Tensor)>,
-    pub epoch: Option<usize>,
-    pub val_result: Option<f64>,
-}
-
-/// Reads a Dassl/CoOp checkpoint written by `torch.save` (PyTorch >= 1.6 zip format).
-pub fn read_torch_checkpoint(path: &Path) -> Result<TorchCheckpoint, CheckpointError> {
-    let bad = |reason: String| CheckpointError::Format {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let mut file = File::open(path).map_err(read_err(path))?;
-    let entries = zip_entries(&mut file).map_err(|e| bad(e.to_string()))?;
-    let pkl = entries
-        .keys()
-        .filter(|n| n.ends_with("/data.pkl") && n.matches('/').count() == 1)
-        .min()
-        .cloned()
-        .ok_or_else(|| bad("no <root>/data.pkl entry (not a torch.save file)".into()))?;
-    let root = pkl.trim_end_matches("data.pkl").to_string();
-    if let Some(order) = entries.get(&format!("{root}byteorder")) {
-        if order.read(&mut file).map_err(read_err(path))? != b"little" {
-            return Err(bad("big-endian checkpoints are not supported".into()));
-        }
-    }
-    let pickle = entries[&pkl].read(&mut file).map_err(read_err(path))?;
-    let top = Unpickler::new(&pickle)
-        .run()
-        .map_err(|e| bad(format!("data.pkl: {e}")))?;
-    let Py::Dict(items) = top else {
-        return Err(bad("the pickled object is not a dict".into()));
-    };
-    let get = |key: &str| {
-        items
-            .iter()
-            .find(|(k, _)| matches!(k, Py::Str(s) if s == key))
-            .map(|(_, v)| v)
-    };
-    let Some(Py::Dict(sd)) = get("state_dict") else {
-        return Err(bad("no state_dict entry".into()));
-    };
-    let mut state_dict = Vec::new();
-    for (k, v) in sd {
-        let (Py::Str(name), Py::Tensor(t)) = (k, v) else {
-            continue;
-        };
-        let key = format!("{root}data/{}", t.storage_key);
-        let entry = entries
-            .get(&key)
-            .ok_or_else(|| bad(format!("no entry {key} for {name}")))?;
-        let bytes = entry.read(&mut file).map_err(read_err(path))?;
-        let numel = (bytes.len() / t.kind.elt_size_in_bytes()) as i64;
-        let tensor = Tensor::f_from_data_size(&bytes, &[numel], t.kind)
-            .and_then(|s| s.f_as_strided(t.size.as_slice(), t.stride.as_slice(), t.offset))
-            .and_then(|v| v.f_contiguous())
-            .map_err(|e| bad(format!("tensor {name}: {e}")))?;
-        state_dict.push((
-            name.strip_prefix("module.").unwrap_or(name).to_string(),
-            tensor,
-        ));
-    }
-    state_dict.sort_by(|a, b| a.0.cmp(&b.0));
-    let epoch = match get("epoch") {
-        Some(Py::Int(e)) => usize::try_from(*e).ok(),
-        _ => None,
-    };
-    let val_result = match get("val_result") {
-        Some(Py::Float(f)) => Some(*f),
-        Some(Py::Int(i)) => Some(*i as f64),
-        _ => None,
-    };
-    Ok(TorchCheckpoint {
-        state_dict,
-        epoch,
         val_result,
-    })
-}
-
-/// A tensor rebuilt by `torch._utils._rebuild_tensor_v2`, data not read yet.
-#[derive(Debug, Clone)]
-struct TensorRef {
-    storage_key: String,
-    kind: Kind,
-    offset: i64,
-    size: Vec<i64>,
-    stride: Vec<i64>,
-}
-
-/// Pickle values, as far as a Dassl checkpoint dict needs them. Memoized values are copied,
-/// not shared: fine here, since the entries read (state_dict tensors, epoch, val_result)
-/// are complete before any later reference to them.
-#[derive(Debug, Clone)]
-enum Py {
-    None,
-    Int(i64),
-    Float(f64),
-    Str(String),
-    Tuple(Vec<Py>),
-    List(Vec<Py>),
-    Dict(Vec<(Py, Py)>),
-    Global(String),
-    Storage(String, Kind),
-    Tensor(TensorRef),
-    /// An instance made by NEWOBJ or an unknown REDUCE (schedulers, optimizers, ...).
-    Other,
-}
-
-impl Py {
-    fn int(&self) -> Result<i64, String> {
-        match self {
-            Py::Int(i) => Ok(*i),
-            v => Err(format!("expected an int, found {v:?}")),
-        }
-    }
-
-    fn ints(&self) -> Result<Vec<i64>, String> {
-        match self {
-            Py::Tuple(v) | Py::List(v) => v.iter().map(Py::int).collect(),
-            v => Err(format!("expected a tuple of ints, found {v:?}")),
-        }
-    }
-}
-
-/// A pickle machine for the opcodes torch.save emits (protocol 2, plus the protocol-4
-/// framing ones in case a file was saved with a higher `pickle_protocol`).
-struct Unpickler<'a> {
-    data: &'a [u8],
-    pos: usize,
-    stack: Vec<Py>,
-    marks: Vec<usize>,
-    memo: HashMap<u32, Py>,
-}
-
-impl<'a> Unpickler<'a> {
-    fn new(data: &'a [u8]) -> Self {
-        Unpickler {
-            data,
-            pos: 0,
-            stack: Vec::new(),
-            marks: Vec::new(),
-            memo: HashMap::new(),
-        }
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|&e| e <= self.data.len())
-            .ok_or("truncated pickle")?;
-        let s = &self.data[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
-
-    fn byte(&mut self) -> Result<u8, String> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u32_arg(&mut self) -> Result<u32, String> {
-        Ok(le32(self.take(4)?, 0))
-    }
-
-    fn line(&mut self) -> Result<String, String> {
-        let rest = &self.data[self.pos..];
-        let n = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or("unterminated pickle line")?;
-        self.pos += n + 1;
-        Ok(String::from_utf8_lossy(&rest[..n]).into_owned())
-    }
-
-    fn pop(&mut self) -> Result<Py, String> {
-        self.stack
-            .pop()
-            .ok_or_else(|| "pickle stack underflow".to_string())
-    }
-
-    fn pop_mark(&mut self) -> Result<Vec<Py>, String> {
-        let m = self.marks.pop().ok_or("pickle mark missing")?;
-        if m > self.stack.len() {
-            return Err("pickle mark beyond stack".into());
-        }
-        Ok(self.stack.split_off(m))
-    }
-
-    fn push_str(&mut self, n: usize) -> Result<(), String> {
-        let s = String::from_utf8_lossy(self.take(n)?).into_owned();
-        self.stack.push(Py::Str(s));
-        Ok(())
-    }
-
-    fn memoize(&mut self, i: u32) -> Result<(), String> {
-        let v = self.stack.last().cloned().ok_or("PUT on an empty stack")?;
-        self.memo.insert(i, v);
-        Ok(())
-    }
-
-    fn recall(&mut self, i: u32) -> Result<(), String> {
-        let v = self.memo.get(&i).cloned().ok_or("pickle memo miss")?;
-        self.stack.push(v);
-        Ok(())
-    }
-
-    fn run(mut self) -> Result<Py, String> {
-        loop {
-            let op = self.byte()?;
-            match op {
-                0x80 => {
-                    self.byte()?;
-                }
-                0x95 => {
-                    self.take(8)?;
-                }
-                b'.' => return self.pop(),
-                b'(' => self.marks.push(self.stack.len()),
-                b'N' => self.stack.push(Py::None),
-                0x88 => self.stack.push(Py::Int(1)),
-                0x89 => self.stack.push(Py::Int(0)),
-                b'K' => {
-                    let v = self.byte()?;
-                    self.stack.push(Py::Int(i64::from(v)));
-                }
-                b'M' => {
-                    let v = le16(self.take(2)?, 0);
-                    self.stack.push(Py::Int(i64::from(v)));
-                }
-                b'J' => {
-                    let v = self.u32_arg()? as i32;
-                    self.stack.push(Py::Int(i64::from(v)));
-                }
-                0x8a => {
-                    let n = usize::from(self.byte()?);
-                    let b = self.take(n)?;
-                    if n > 8 {
-                        self.stack.push(Py::Other);
-                        continue;
-                    }
-                    let mut buf = if b.last().is_some_and(|&x| x & 0x80 != 0) {
-                        [0xff; 8]
-                    } else {
-                        [0; 8]
-                    };
-                    buf[..n].copy_from_slice(b);
-                    self.stack.push(Py::Int(i64::from_le_bytes(buf)));
-                }
-                b'G' => {
-                    let b = self.take(8)?;
-                    let mut a = [0u8; 8];
-                    a.copy_from_slice(b);
-                    self.stack.push(Py::Float(f64::from_be_bytes(a)));
-                }
-                0x8c | b'U' => {
-                    let n = usize::from(self.byte()?);
-                    self.push_str(n)?;
-                }
-                b'X' | b'T' => {
-                    let n = self.u32_arg()? as usize;
-                    self.push_str(n)?;
-                }
-                0x8d => {
-                    let n =
-                        usize::try_from(le64(self.take(8)?, 0)).map_err(|_| "string too long")?;
-                    self.push_str(n)?;
-                }
-                b'C' | b'B' | 0x8e => {
-                    let n = match op {
-                        b'C' => usize::from(self.byte()?),
-                        b'B' => self.u32_arg()? as usize,
-                        _ => {
-                            usize::try_from(le64(self.take(8)?, 0)).map_err(|_| "bytes too long")?
-                        }
-                    };
-                    self.take(n)?;
-                    self.stack.push(Py::Other);
-                }
-                b')' => self.stack.push(Py::Tuple(vec![])),
-                b't' => {
-                    let items = self.pop_mark()?;
-                    self.stack.push(Py::Tuple(items));
-                }
-                0x85..=0x87 => {
-                    let n = usize::from(op - 0x84);
-                    if self.stack.len() < n {
-                        return Err("pickle stack underflow".into());
-                    }
-                    let items = self.stack.split_off(self.stack.len() - n);
-                    self.stack.push(Py::Tuple(items));
-                }
-                b']' => self.stack.push(Py::List(vec![])),
-                b'l' => {
-                    let items = self.pop_mark()?;
-                    self.stack.push(Py::List(items));
-                }
-                b'a' => {
-                    let v = self.pop()?;
-                    if let Some(Py::List(l)) = self.stack.last_mut() {
-                        l.push(v);
-                    }
-                }
-                b'e' => {
-                    let items = self.pop_mark()?;
-                    if let Some(Py::List(l)) = self.stack.last_mut() {
-                        l.extend(items);
-                    }
-                }
-                b'}' => self.stack.push(Py::Dict(vec![])),
-                b'd' => {
-                    let items = self.pop_mark()?;
-                    self.stack.push(Py::Dict(pairs(items)));
-                }
-                b's' => {
-                    let v = self.pop()?;
-                    let k = self.pop()?;
-                    if let Some(Py::Dict(d)) = self.stack.last_mut() {
-                        d.push((k, v));
-                    }
-                }
-                b'u' => {
-                    let items = self.pop_mark()?;
-                    if let Some(Py::Dict(d)) = self.stack.last_mut() {
-                        d.extend(pairs(items));
-                    }
-                }
-                0x8f => self.stack.push(Py::Other), // EMPTY_SET
-                0x90 => {
-                    self.pop_mark()?; // ADDITEMS
-                }
-                0x91 => {
-                    self.pop_mark()?; // FROZENSET
-                    self.stack.push(Py::Other);
-                }
-                b'c' => {
-                    let module = self.line()?;
-                    let name = self.line()?;
-                    self.stack.push(Py::Global(format!("{module}.{name}")));
-                }
-                0x93 => {
-                    let name = self.pop()?;
-                    let module = self.pop()?;
-                    let g = match (module, name) {
-                        (Py::Str(m), Py::Str(n)) => format!("{m}.{n}"),
-                        _ => String::new(),
-                    };
-                    self.stack.push(Py::Global(g));
-                }
-                b'q' => {
-                    let i = u32::from(self.byte()?);
-                    self.memoize(i)?;
-                }
-                b'r' => {
-                    let i = self.u32_arg()?;
-                    self.memoize(i)?;
-                }
-                0x94 => {
-                    let i = self.memo.len() as u32;
-                    self.memoize(i)?;
-                }
-                b'h' => {
-                    let i = u32::from(self.byte()?);
-                    self.recall(i)?;
-                }
-                b'j' => {
-                    let i = self.u32_arg()?;
-                    self.recall(i)?;
-                }
-                b'Q' => {
-                    let pid = self.pop()?;
-                    self.stack.push(persistent(pid)?);
-                }
-                b'R' => {
-                    let args = self.pop()?;
-                    let f = self.pop()?;
-                    self.stack.push(reduce(f, args)?);
-                }
-                0x81 => {
-                    self.pop()?;
-                    self.pop()?;
-                    self.stack.push(Py::Other);
-                }
-                0x92 => {
-                    self.pop()?;
-                    self.pop()?;
-                    self.pop()?;
-                    self.stack.push(Py::Other);
-                }
-                b'b' => {
-                    self.pop()?; // BUILD: object state is never needed here
-                }
-                op => {
-                    return Err(format!(
-                        "unsupported pickle opcode 0x{op:02x} at byte {}",
-                        self.pos - 1
-                    ))
-                }
-            }
-        }
-    }
-}
-
-fn pairs(items: Vec<Py>) -> Vec<(Py, Py)> {
-    let mut it = items.into_iter();
-    let mut out = Vec::new();
-    while let (Some(k), Some(v)) = (it.next(), it.next()) {
-        out.push((k, v));
-    }
-    out
-}
-
-/// `('storage', <storage class>, key, location, numel)`.
-fn persistent(pid: Py) -> Result<Py, String> {
-    match pid {
-        Py::Tuple(items) => match items.as_slice() {
-            [Py::Str(tag), Py::Global(class), Py::Str(key), ..] if tag == "storage" => {
-                let kind =
-                    storage_kind(class).ok_or_else(|| format!("unsupported storage {class}"))?;
-                Ok(Py::Storage(key.clone(), kind))
-            }
-            _ => Err(format!("unsupported persistent id {items:?}")),
-        },
-        other => Err(format!("unsupported persistent id {other:?}")),
-    }
-}
-
-/// The calls that matter: tensor rebuilding and dict-like constructors.
-fn reduce(f: Py, args: Py) -> Result<Py, String> {
-    let Py::Global(name) = &f else {
-        return Ok(Py::Other);
-    };
-    let Py::Tuple(args) = args else {
-        return Ok(Py::Other);
-    };
-    match name.as_str() {
-        "torch._utils._rebuild_tensor_v2" | "torch._utils._rebuild_tensor" => {
-            let Some(Py::Storage(key, kind)) = args.first() else {
-                return Err(format!("{name} without a storage"));
-            };
-            let get = |i: usize| {
-                args.get(i)
-                    .ok_or_else(|| format!("{name}: too few arguments"))
-            };
-            Ok(Py::Tensor(TensorRef {
-                storage_key: key.clone(),
-                kind: *kind,
-                offset: get(1)?.int()?,
-                size: get(2)?.ints()?,
-                stride: get(3)?.ints()?,
-            }))
-        }
-        "torch._utils._rebuild_parameter" | "torch._utils._rebuild_parameter_with_state" => {
-            Ok(args.into_iter().next().unwrap_or(Py::None))
-        }
-        "collections.OrderedDict" | "collections.defaultdict" => Ok(Py::Dict(vec![])),
-        _ => Ok(Py::Other),
-    }
+    }))
 }
 
 #[cfg(test)]
