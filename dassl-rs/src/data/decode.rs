@@ -56,16 +56,9 @@ pub fn read_image(path: &Path) -> Result<RgbImage, DataError> {
 
 /// The loader's error for a file that does not decode: it names the file.
 fn bad_image(path: &Path, e: &DecodeError) -> DataError {
-    let mut reason = e.to_string();
-    if let DecodeError::Image(source) = e {
-        // `image` keeps the detail one level down.
-        if let Some(inner) = std::error::Error::source(source) {
-            reason = format!("{reason}: {inner}");
-        }
-    }
     DataError::BadImage {
         path: PathBuf::from(path),
-        reason,
+        reason: e.to_string(),
     }
 }
 
