@@ -244,7 +244,7 @@ fn is_zip(path: &Path) -> Result<bool, CheckpointError> {
 }
 
 /// Reads one model file: dassl-rs safetensors (with its sidecar) or a PyTorch checkpoint.
-fn read_model_file(path: &Path) -> Result<Loaded, CheckpointError> {
+pub fn read_model_file(path: &Path) -> Result<Loaded, CheckpointError> {
     if !path.is_file() {
         return Err(CheckpointError::NotFound {
             path: path.to_path_buf(),
