@@ -273,8 +273,8 @@ fn coop_trains_checkpoints_resumes_and_evaluates_a_saved_context() {
         "model.pth.tar-2"
     );
     assert!(std::fs::read_dir(out.join("tensorboard")).unwrap().count() >= 1);
-    // torchtools.save_checkpoint's line.
-    let saved = out.join("prompt_learner/model.pth.tar-2");
+    // torchtools.save_checkpoint's line, with OUTPUT_DIR as given ("out").
+    let saved = std::path::Path::new("out").join("prompt_learner/model.pth.tar-2");
     assert!(
         log.contains(&format!("Checkpoint saved to {}\n", saved.display())),
         "{log}"
