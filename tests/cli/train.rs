@@ -273,6 +273,42 @@ fn coop_trains_checkpoints_resumes_and_evaluates_a_saved_context() {
         "model.pth.tar-2"
     );
     assert!(std::fs::read_dir(out.join("tensorboard")).unwrap().count() >= 1);
+    // torchtools.save_checkpoint's line, with OUTPUT_DIR as given ("out").
+    let saved = std::path::Path::new("out").join("prompt_learner/model.pth.tar-2");
+    assert!(
+        log.contains(&format!("Checkpoint saved to {}\n", saved.display())),
+        "{log}"
+    );
+    // TensorBoard's train/loss is the epoch's running average (the "(avg)" of each line).
+    let logged_avgs: Vec<f64> = log
+        .lines()
+        .filter(|l| l.starts_with("epoch ["))
+        .map(|l| {
+            let after = l.split(" loss ").nth(1).unwrap();
+            let avg = after.split('(').nth(1).unwrap().split(')').next().unwrap();
+            avg.parse().unwrap()
+        })
+        .collect();
+    let events = std::fs::read_dir(out.join("tensorboard"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let tb_losses: Vec<(i64, f32)> = dassl_rs::engine::tensorboard::read_scalars(&events)
+        .unwrap()
+        .into_iter()
+        .filter(|(tag, _, _)| tag == "train/loss")
+        .map(|(_, step, v)| (step, v))
+        .collect();
+    assert_eq!(tb_losses.len(), 10);
+    for (i, ((step, tb), avg)) in tb_losses.iter().zip(&logged_avgs).enumerate() {
+        assert_eq!(*step, i as i64);
+        assert!(
+            (f64::from(*tb) - avg).abs() <= 5e-5 + 1e-6,
+            "batch {i}: {tb} vs {avg}"
+        );
+    }
     let first: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
     assert_eq!(first["epochs"], 2);

@@ -7,18 +7,14 @@ use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
 use tch::{nn::VarStore, Device};
 
-/// CoOp's `PREC` for `device`: CLIP's fp16 default needs a GPU, so on a CPU fp16 becomes
-/// fp32 (said in the log) instead of failing; fp32 and amp are kept.
-pub fn precision_for(prec: &str, device: Device) -> Result<Precision, EngineError> {
-    Ok(match (prec, device) {
-        ("fp16", Device::Cpu) => {
-            log_println!("PREC fp16 needs a GPU: running CLIP in fp32 on the CPU");
-            Precision::Fp32
-        }
-        ("fp16", _) => Precision::Fp16,
-        ("fp32", _) => Precision::Fp32,
-        ("amp", _) => Precision::Amp,
-        (other, _) => {
+/// CoOp's `PREC`, the same on every device: fp16 runs in fp16 on a CPU too, as
+/// `load_clip_to_cpu` leaves it; amp is fp32 parameters (autocast is the learner's).
+pub fn precision_for(prec: &str) -> Result<Precision, EngineError> {
+    Ok(match prec {
+        "fp16" => Precision::Fp16,
+        "fp32" => Precision::Fp32,
+        "amp" => Precision::Amp,
+        other => {
             return Err(EngineError::Config(ConfigError::InvalidChoice {
                 key: "PREC".into(),
                 value: other.to_string(),

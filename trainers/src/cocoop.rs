@@ -274,8 +274,7 @@ impl PromptModel for PromptLearner {
                         &self.tokens.tokenized_prompts,
                     ));
                 let imf_i = image_features.get(i);
-                scale.to_kind(imf_i.kind())
-                    * imf_i.matmul(&text_features.to_kind(imf_i.kind()).tr())
+                (&scale * &imf_i).matmul(&text_features.to_kind(imf_i.kind()).tr())
             })
             .collect();
         Tensor::stack(&rows, 0)

@@ -15,7 +15,7 @@ use dassl_rs::engine::trainer_x::{select_device, Engine};
 use dassl_rs::engine::{LabelPart, SweepTraits, Trainer, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 use crate::clip_common::normalize_rows;
 use crate::prompt::{
@@ -125,9 +125,11 @@ impl PromptLearner {
                 log_println!("Initializing a generic context");
                 vec![n_ctx, width]
             };
-            Tensor::empty(&shape, (Kind::Float, device))
+            // `torch.empty(..., dtype=dtype).normal_(std=0.02)` on the CPU generator, as
+            // CoOp builds it before moving to the device (half samples differ from cast floats).
+            Tensor::empty(&shape, (clip.dtype(), Device::Cpu))
                 .normal_(0.0, 0.02)
-                .to_kind(clip.dtype())
+                .to_device(device)
         };
         let (ctx, tokens) =
             PromptTokens::with_context(cfg, SECTION, classnames, clip, device, random)?;
@@ -195,8 +197,10 @@ impl PromptModel for PromptLearner {
         let text_features = normalize_rows(
             &clip.encode_text_from_embeddings(&prompts, &self.tokens.tokenized_prompts),
         );
-        let scale = clip.logit_scale().exp().to_kind(image_features.kind());
-        scale * image_features.matmul(&text_features.to_kind(image_features.kind()).tr())
+        // `logit_scale * image_features @ text_features.t()`, evaluated left to right; the
+        // fp32 0-dim scale keeps the features' dtype.
+        let text_features = text_features.to_kind(image_features.kind());
+        (clip.logit_scale().exp() * image_features).matmul(&text_features.tr())
     }
 }
 

@@ -4,6 +4,8 @@
 mod clip_common;
 mod cocoop;
 mod coop;
+#[cfg(test)]
+mod fp16_parity;
 mod lpclip;
 mod prompt;
 #[cfg(test)]

@@ -17,7 +17,7 @@
 
 use std::path::Path;
 
-use dassl_rs::clip::model::Clip;
+use dassl_rs::clip::model::{Clip, Precision};
 use dassl_rs::config::{Config, ConfigBuilder};
 use dassl_rs::data::loader::{Batch, DataLoader, LoaderOptions, Sampler};
 use dassl_rs::data::manager::DataManager;
@@ -28,7 +28,7 @@ use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
-use crate::clip_common::{load_clip, precision_for};
+use crate::clip_common::load_clip;
 
 inventory::submit! {
     TrainerEntry { name: "LinearProbeCLIP", extend_cfg, check_cfg, build, sweep: SWEEP }
@@ -644,8 +644,13 @@ impl LinearProbeTrainer {
                 "LinearProbeCLIP chooses C on the val split, but the dataset has none".into(),
             ));
         }
-        // lpclip loads CLIP with clip.load(..., jit=False): fp16 on the GPU.
-        let precision = precision_for("fp16", device)?;
+        // lpclip loads CLIP with clip.load(..., jit=False): fp16 on a GPU, and cast to
+        // fp32 by clip.load itself on the CPU.
+        let precision = if device == Device::Cpu {
+            Precision::Fp32
+        } else {
+            Precision::Fp16
+        };
         let (mut vs, clip) = load_clip(cfg, device, precision)?;
         vs.freeze();
         let learner = LinearProbeLearner {

@@ -10,7 +10,9 @@ use dassl_rs::clip::model::{Clip, Precision};
 use dassl_rs::clip::tokenizer::ClipTokenizer;
 use dassl_rs::config::Config;
 use dassl_rs::data::loader::Batch;
-use dassl_rs::engine::registered::{accuracy, backward_and_update, NamedState, Registered};
+use dassl_rs::engine::registered::{
+    accuracy, backward_and_update, load_pretrained_weights, NamedState, Registered,
+};
 use dassl_rs::engine::trainer_x::{Learner, Step};
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
@@ -29,6 +31,14 @@ pub const MODEL_NAME: &str = "prompt_learner";
 
 /// Buffers a checkpoint stores but `load_model` ignores: they come from the class names.
 pub const TOKEN_BUFFERS: &[&str] = &["token_prefix", "token_suffix"];
+
+/// What torch 2.11 warns when CoOp builds `torch.cuda.amp.GradScaler()` without CUDA.
+pub const GRAD_SCALER_WARNING: &str =
+    "UserWarning: torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  Disabling.";
+
+/// What torch 2.11 warns when CoOp enters `torch.cuda.amp.autocast()` without CUDA.
+pub const AUTOCAST_WARNING: &str =
+    "UserWarning: CUDA is not available or torch_xla is imported. Disabling autocast.";
 
 /// The checks a prompt trainer's `check_cfg` shares, for keys under `section`
 /// (`TRAINER.COOP`): PREC is a known precision, and the context (N_CTX vectors, or the
@@ -221,6 +231,12 @@ pub fn copy_checked(
     Ok(())
 }
 
+/// `F.cross_entropy(output, label)`: ATen's own, so fp16 logits give an fp16 loss as in
+/// PyTorch (tch's `cross_entropy_for_logits` takes the log-softmax in fp32).
+pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Tensor {
+    logits.cross_entropy_loss::<Tensor>(labels, None, tch::Reduction::Mean, -100, 0.0)
+}
+
 /// A prompt learner: the part of a method that is its own idea.
 pub trait PromptModel: NamedState {
     /// Whether the training summary has `acc` besides `loss` (CoOp yes, CoCoOp no).
@@ -246,6 +262,9 @@ pub struct CustomClip<M> {
     /// Enabled for PREC amp on a GPU (`torch.cuda.amp.GradScaler`'s defaults).
     pub scaler: DynamicLossScaler,
     pub device: Device,
+    /// PREC amp on a CPU: `autocast()` still to warn that it is disabled (once, as
+    /// Python's warning filter prints a warning once per place).
+    autocast_warning: bool,
     nan_hint: String,
 }
 
@@ -258,26 +277,34 @@ impl<M> std::fmt::Debug for CustomClip<M> {
 }
 
 impl<M: PromptModel> CustomClip<M> {
-    /// `build_model`: CLIP in `<section>.PREC`, the prompt learner `make` builds on it,
-    /// CLIP frozen, and the optimizer and scheduler over the prompt learner only.
+    /// `build_model`: CLIP in `<section>.PREC`, the prompt learner `make` builds on it
+    /// (with MODEL.INIT_WEIGHTS loaded into it, as `load_pretrained_weights`), CLIP frozen, and the optimizer and scheduler over the prompt learner only.
     pub fn build(
         cfg: &Config,
         section: &str,
         device: Device,
         make: impl FnOnce(&Clip) -> Result<M, EngineError>,
     ) -> Result<Self, EngineError> {
-        let precision = precision_for(cfg.str(&format!("{section}.PREC"))?, device)?;
+        let precision = precision_for(cfg.str(&format!("{section}.PREC"))?)?;
         let (mut vs, clip) = load_clip(cfg, device, precision)?;
         log_println!("Building custom CLIP");
-        let pl = make(&clip)?;
+        let mut pl = make(&clip)?;
+        let init_weights = cfg.str("MODEL.INIT_WEIGHTS")?;
+        if !init_weights.is_empty() {
+            load_pretrained_weights(&mut pl, TOKEN_BUFFERS, Path::new(init_weights))?;
+        }
         log_println!("Turning off gradients in both the image and the text encoder");
         vs.freeze();
         pl.after_freeze();
         let mut optim = Optimizer::build(cfg, pl.parameters())?;
         let sched = LrScheduler::build(cfg, &mut optim)?;
-        let scaler = if precision == Precision::Amp && device != Device::Cpu {
+        let amp = precision == Precision::Amp;
+        let scaler = if amp && device != Device::Cpu {
             DynamicLossScaler::default()
         } else {
+            if amp {
+                eprintln!("{GRAD_SCALER_WARNING}");
+            }
             DynamicLossScaler::disabled()
         };
         Ok(CustomClip {
@@ -288,6 +315,7 @@ impl<M: PromptModel> CustomClip<M> {
             sched,
             scaler,
             device,
+            autocast_warning: amp && device == Device::Cpu,
             nan_hint: format!("; fp16 training is prone to this: try {section}.PREC fp32 or amp"),
         })
     }
@@ -304,11 +332,14 @@ impl<M: PromptModel> Learner for CustomClip<M> {
         batch: &Batch,
         step: Step,
     ) -> Result<Vec<(&'static str, f64)>, EngineError> {
+        if std::mem::take(&mut self.autocast_warning) {
+            eprintln!("{AUTOCAST_WARNING}");
+        }
         let images = batch.images.to_device(self.device);
         let labels = batch.labels.to_device(self.device);
         let forward = || {
             let output = self.logits(&images);
-            let loss = output.cross_entropy_for_logits(&labels);
+            let loss = cross_entropy(&output, &labels);
             (output, loss)
         };
         let (output, loss) = if self.scaler.is_enabled() {

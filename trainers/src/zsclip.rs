@@ -102,7 +102,7 @@ fn build(cfg: &Config, templates: Vec<&str>) -> Result<Box<dyn Trainer>, EngineE
     let device = select_device(cfg)?;
     let dm = DataManager::new(cfg)?;
     // load_clip_to_cpu builds CLIP in fp16 whatever TRAINER.COOP.PREC says.
-    let precision = precision_for("fp16", device)?;
+    let precision = precision_for("fp16")?;
     let (vs, clip) = load_clip(cfg, device, precision)?;
     let text_features = class_text_features(&clip, dm.classnames(), &templates, device)?;
     let learner = ZeroshotLearner {
@@ -154,6 +154,14 @@ pub fn class_text_features(
     })
 }
 
+/// ZeroshotCLIP's `model_inference`: `logit_scale * image_features @ text_features.t()`,
+/// left to right (the fp32 0-dim scale keeps the features' dtype, fp16 under PREC fp16).
+pub fn zeroshot_logits(clip: &Clip, text_features: &Tensor, images: &Tensor) -> Tensor {
+    let image_features = normalize_rows(&clip.encode_image(images));
+    let text = text_features.to_kind(image_features.kind());
+    (clip.logit_scale().exp() * image_features).matmul(&text.tr())
+}
+
 struct ZeroshotLearner {
     clip: Clip,
     _vs: VarStore,
@@ -172,10 +180,7 @@ impl Learner for ZeroshotLearner {
     }
 
     fn inference(&mut self, images: &Tensor) -> Result<Tensor, EngineError> {
-        let image_features = normalize_rows(&self.clip.encode_image(images));
-        let text = self.text_features.to_kind(image_features.kind());
-        Ok(self.clip.logit_scale().exp().to_kind(image_features.kind())
-            * image_features.matmul(&text.tr()))
+        Ok(zeroshot_logits(&self.clip, &self.text_features, images))
     }
 
     fn current_lr(&self) -> f64 {

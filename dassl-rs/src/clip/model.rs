@@ -17,7 +17,7 @@ use super::weights::{ClipError, WeightMap};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Precision {
     /// OpenAI's `convert_weights`: conv/linear/attention weights and the projections in fp16,
-    /// norms, embeddings and `logit_scale` in fp32. GPU only.
+    /// norms, embeddings and `logit_scale` in fp32, on any device (as CoOp runs it).
     Fp16,
     /// Every parameter in fp32 (what `clip.load` gives on CPU).
     Fp32,
@@ -853,12 +853,9 @@ pub struct Clip {
 impl Clip {
     /// Registers every variable (zero-filled) under `p` with OpenAI's keys.
     ///
-    /// fp16 is refused on the CPU: OpenAI's fp16 path is a GPU path (`clip.load` itself
-    /// switches to fp32 on the CPU), and CPU half kernels are slow and not parity-tested here.
+    /// fp16 is built on every device, the CPU included: CoOp's `load_clip_to_cpu` builds
+    /// with `build_model` (fp16) and runs it so on a CPU; only `clip.load` casts to fp32 there.
     pub fn new(p: &nn::Path, config: &ClipConfig, precision: Precision) -> Result<Clip, ClipError> {
-        if precision == Precision::Fp16 && p.device() == Device::Cpu {
-            return Err(ClipError::Fp16OnCpu);
-        }
         let w = config.transformer_width;
         let visual_path = p / "visual";
         let visual = match config.vision {
@@ -931,9 +928,6 @@ impl Clip {
         device: Device,
         precision: Precision,
     ) -> Result<(nn::VarStore, Clip), ClipError> {
-        if precision == Precision::Fp16 && device == Device::Cpu {
-            return Err(ClipError::Fp16OnCpu);
-        }
         let weights = WeightMap::load(path.as_ref(), Device::Cpu)?;
         let vs = nn::VarStore::new(device);
         let clip = Clip::from_weights(&vs, &weights, precision)?;
@@ -1245,24 +1239,6 @@ mod tests {
     }
 
     #[test]
-    fn fp16_is_refused_on_cpu() {
-        let err = Clip::load(
-            fixture("tiny_vit.safetensors"),
-            Device::Cpu,
-            Precision::Fp16,
-        )
-        .unwrap_err();
-        assert!(matches!(err, ClipError::Fp16OnCpu));
-        assert!(err.to_string().contains("fp32"), "{err}");
-        let vs = nn::VarStore::new(Device::Cpu);
-        let cfg = ClipConfig::released("RN50").unwrap();
-        assert!(matches!(
-            Clip::new(&vs.root(), &cfg, Precision::Fp16),
-            Err(ClipError::Fp16OnCpu)
-        ));
-    }
-
-    #[test]
     fn fp16_converts_exactly_openais_parameters() {
         let stored: BTreeMap<String, Tensor> = ["rn", "vit"]
             .iter()
@@ -1286,6 +1262,31 @@ mod tests {
         assert_eq!(clip.dtype(), Kind::Float);
         assert!(vs.variables().values().all(|t| t.kind() == Kind::Float));
         assert_eq!(clip.input_resolution(), 64);
+    }
+
+    /// fp16 on the CPU against OpenAI's fp16 outputs, also computed on the CPU: the same
+    /// libtorch half kernels in the same order, so the features are bit-identical.
+    #[test]
+    fn fp16_on_cpu_matches_openai_exactly() {
+        let _guard = tch::no_grad_guard();
+        for family in ["rn", "vit"] {
+            let path = fixture(&format!("tiny_{family}.pt"));
+            let (vs, clip) = Clip::load(path, Device::Cpu, Precision::Fp16).unwrap();
+            assert_eq!(clip.dtype(), Kind::Half);
+            assert_eq!(vs.root().get("logit_scale").unwrap().kind(), Kind::Float);
+            let r = reference(family);
+            let img = clip.encode_image(&r["images"]);
+            let txt = clip.encode_text(&r["tokens"]);
+            assert_eq!(img.kind(), Kind::Half);
+            let (ei, et) = (
+                rel_err(&img, &r["image_features_fp16"]),
+                rel_err(&txt, &r["text_features_fp16"]),
+            );
+            assert!(
+                ei == 0.0 && et == 0.0,
+                "{family}: image {ei:.3e} text {et:.3e}"
+            );
+        }
     }
 
     /// On a CUDA machine: fp16 features against OpenAI's fp16 outputs (computed on the CPU,

@@ -95,12 +95,6 @@ pub enum ClipError {
         /// Why.
         reason: String,
     },
-    /// fp16 was asked for on the CPU.
-    #[error(
-        "fp16 CLIP is only supported on a CUDA device; on the CPU use fp32 \
-         (Precision::Fp32, PREC: fp32), as clip.load does"
-    )]
-    Fp16OnCpu,
 }
 
 /// Tensors by OpenAI key name, with the file they came from (for error messages).

@@ -67,7 +67,58 @@ pub fn save_model(
             scaler: m.scaler.is_enabled().then_some(&*m.scaler),
             val_result,
         };
-        checkpoint::save(&dir.join(m.name), &ckpt, is_best)?;
+        let path = checkpoint::save(&dir.join(m.name), &ckpt, is_best)?;
+        // torchtools.save_checkpoint's lines.
+        log_println!("Checkpoint saved to {}", path.display());
+        if is_best {
+            let best = dir.join(m.name).join(checkpoint::BEST_NAME);
+            log_println!("Best checkpoint saved to \"{}\"", best.display());
+        }
+    }
+    Ok(())
+}
+
+/// Dassl's `load_pretrained_weights` (MODEL.INIT_WEIGHTS): the file's tensors whose name
+/// and shape match the model's state are loaded, the rest are listed as discarded, and a
+/// file with no match is a warning, not an error. `dropped` keys (CoOp's class-name
+/// buffers) are never taken from the file.
+pub fn load_pretrained_weights(
+    model: &mut dyn NamedState,
+    dropped: &[&str],
+    path: &Path,
+) -> Result<(), EngineError> {
+    let mut file = checkpoint::load_file(path)?.tensors;
+    checkpoint::drop_keys(&mut file, dropped);
+    let mut state = model.state_dict();
+    let mut discarded = Vec::new();
+    let mut matched = 0;
+    for (key, value) in file {
+        match state.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, slot)) if slot.size() == value.size() => {
+                *slot = value;
+                matched += 1;
+            }
+            _ => discarded.push(key),
+        }
+    }
+    model.load_state_dict(&state, path)?;
+    if matched == 0 {
+        eprintln!(
+            "UserWarning: Cannot load {} (check the key names manually)",
+            path.display()
+        );
+    } else {
+        log_println!(
+            "Successfully loaded pretrained weights from {}",
+            path.display()
+        );
+        if !discarded.is_empty() {
+            let quoted: Vec<String> = discarded.iter().map(|k| format!("'{k}'")).collect();
+            log_println!(
+                "Layers discarded due to unmatched keys or size: [{}]",
+                quoted.join(", ")
+            );
+        }
     }
     Ok(())
 }

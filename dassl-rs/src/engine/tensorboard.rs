@@ -1,7 +1,7 @@
 //! A scalar-only TensorBoard event writer (`OUTPUT_DIR/tensorboard/events.out.tfevents.*`).
 //!
-//! Dassl writes `train/loss`, `train/lr` and `test/accuracy` through PyTorch's
-//! SummaryWriter; owning the few bytes of the format (TFRecord framing with masked
+//! Dassl writes `train/<meter>` (each meter's running average over the epoch so far, at
+//! every batch), `train/lr` and `<split>/accuracy` through PyTorch's SummaryWriter; owning the few bytes of the format (TFRecord framing with masked
 //! CRC32C around `Event` protos) avoids a protobuf build dependency.
 
 use std::fs::File;
@@ -62,6 +62,117 @@ impl EventWriter {
         self.file.write_all(data)?;
         self.file.write_all(&masked_crc(data).to_le_bytes())?;
         self.file.flush()
+    }
+}
+
+/// The scalars of an event file written by [`EventWriter`], as `(tag, step, value)` in file
+/// order (for tests and checks; other writers' files may use fields this does not read).
+pub fn read_scalars(path: &Path) -> std::io::Result<Vec<(String, i64, f32)>> {
+    let bad = |what: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: {what}", path.display()),
+        )
+    };
+    let bytes = std::fs::read(path)?;
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let len_bytes = bytes
+            .get(pos..pos + 8)
+            .ok_or_else(|| bad("truncated length"))?;
+        let len = u64::from_le_bytes(len_bytes.try_into().expect("8 bytes")) as usize;
+        let data = bytes
+            .get(pos + 12..pos + 12 + len)
+            .ok_or_else(|| bad("truncated record"))?;
+        pos += 16 + len;
+        // Event: wall_time (1, fixed64), then step (2, varint) and summary (5) for scalars.
+        let mut r = Reader { data, pos: 0 };
+        let (mut step, mut summary) = (0i64, None);
+        while let Some((field, value)) = r.field().ok_or_else(|| bad("malformed event"))? {
+            match (field, value) {
+                (2, Field::Varint(v)) => step = v as i64,
+                (5, Field::Bytes(b)) => summary = Some(b),
+                _ => {}
+            }
+        }
+        let Some(summary) = summary else { continue };
+        let mut r = Reader {
+            data: summary,
+            pos: 0,
+        };
+        while let Some((_, value)) = r.field().ok_or_else(|| bad("malformed summary"))? {
+            let Field::Bytes(val) = value else { continue };
+            let mut v = Reader { data: val, pos: 0 };
+            let (mut tag, mut simple) = (String::new(), None);
+            while let Some(f) = v.field().ok_or_else(|| bad("malformed value"))? {
+                match f {
+                    (1, Field::Bytes(b)) => tag = String::from_utf8_lossy(b).into_owned(),
+                    (2, Field::Fixed32(x)) => simple = Some(f32::from_le_bytes(x)),
+                    _ => {}
+                }
+            }
+            if let Some(x) = simple {
+                out.push((tag, step, x));
+            }
+        }
+    }
+    Ok(out)
+}
+
+enum Field<'a> {
+    Varint(u64),
+    Fixed64,
+    Fixed32([u8; 4]),
+    Bytes(&'a [u8]),
+}
+
+/// Just enough protobuf wire format to read back what [`EventWriter`] writes.
+struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn varint(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = *self.data.get(self.pos)?;
+            self.pos += 1;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.data.get(self.pos..self.pos + n)?;
+        self.pos += n;
+        Some(s)
+    }
+
+    /// The next field, `Some(None)` at the end, `None` when malformed.
+    fn field(&mut self) -> Option<Option<(u64, Field<'a>)>> {
+        if self.pos == self.data.len() {
+            return Some(None);
+        }
+        let key = self.varint()?;
+        let value = match key & 7 {
+            0 => Field::Varint(self.varint()?),
+            1 => {
+                self.take(8)?;
+                Field::Fixed64
+            }
+            2 => {
+                let n = self.varint()? as usize;
+                Field::Bytes(self.take(n)?)
+            }
+            5 => Field::Fixed32(self.take(4)?.try_into().ok()?),
+            _ => return None,
+        };
+        Some(Some((key >> 3, value)))
     }
 }
 
@@ -148,5 +259,20 @@ mod tests {
         assert!(records[0].windows(13).any(|w| w == b"brain.Event:2"));
         assert!(records[1].windows(10).any(|w| w == b"train/loss"));
         assert!(records[1].windows(4).any(|w| w == 1.5f32.to_le_bytes()));
+    }
+
+    #[test]
+    fn read_scalars_returns_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = EventWriter::create(dir.path()).unwrap();
+        w.scalar("train/loss", 1.5, 3).unwrap();
+        w.scalar("train/lr", 2e-3, 300).unwrap();
+        assert_eq!(
+            read_scalars(w.path()).unwrap(),
+            [
+                ("train/loss".to_string(), 3, 1.5),
+                ("train/lr".to_string(), 300, 2e-3)
+            ]
+        );
     }
 }

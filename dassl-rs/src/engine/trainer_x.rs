@@ -195,8 +195,9 @@ impl<L: Learner> Engine<L> {
             let n_iter = (epoch * num_batches + batch_idx) as i64;
             let lr = self.learner.current_lr();
             if let Some(w) = self.writer.as_mut() {
-                for (name, v) in &loss_summary {
-                    let _ = w.scalar(&format!("train/{name}"), *v as f32, n_iter);
+                // Dassl writes each meter's running average over the epoch so far.
+                for (name, avg) in losses.averages() {
+                    let _ = w.scalar(&format!("train/{name}"), avg as f32, n_iter);
                 }
                 let _ = w.scalar("train/lr", lr as f32, n_iter);
             }

@@ -359,7 +359,7 @@ fn sgd_step(
     slot: &mut Slot,
 ) -> Result<(), OptimError> {
     let mut d_p = if s.weight_decay != 0.0 {
-        grad.f_add(&p.f_mul_scalar(s.weight_decay)?)?
+        add_scaled(grad, p, s.weight_decay)?
     } else {
         grad.shallow_clone()
     };
@@ -371,20 +371,41 @@ fn sgd_step(
                 if s.dampening == 0.0 {
                     let _ = buf.f_add_(&d_p)?;
                 } else {
-                    let _ = buf.f_add_(&d_p.f_mul_scalar(1.0 - s.dampening)?)?;
+                    let damped = add_scaled(&buf, &d_p, 1.0 - s.dampening)?;
+                    buf.f_copy_(&damped)?;
                 }
                 buf
             }
         };
         d_p = if s.nesterov {
-            d_p.f_add(&buf.f_mul_scalar(s.momentum)?)?
+            add_scaled(&d_p, &buf, s.momentum)?
         } else {
             buf.shallow_clone()
         };
         slot.momentum_buffer = Some(buf);
     }
-    let _ = p.f_sub_(&d_p.f_mul_scalar(s.lr)?)?;
+    let updated = add_scaled(p, &d_p, -s.lr)?;
+    p.f_copy_(&updated)?;
     Ok(())
+}
+
+/// `a.add(b, alpha=alpha)` as ATen's CPU kernel computes it: `alpha` rounded to the
+/// tensor's dtype first (an fp16 step uses the fp16 nearest to `-lr`), then a fused
+/// multiply-add in fp32 rounded once to the dtype. In f64 the product of two fp32 values is
+/// exact, so the f64 sum rounded to fp32 is that fused result (up to a rare double
+/// rounding); multiplying and adding in the tensor's own dtype would round twice, which
+/// fp16 training makes visible (checked against PyTorch in the trainers' fp16 fixtures).
+/// f64 tensors add in f64.
+fn add_scaled(a: &Tensor, b: &Tensor, alpha: f64) -> Result<Tensor, OptimError> {
+    let kind = a.kind();
+    if kind == Kind::Double {
+        return Ok(a.f_add(&b.f_mul_scalar(alpha)?)?);
+    }
+    let alpha = Tensor::from(alpha).f_to_kind(kind)?.f_double_value(&[])?;
+    let wide = a
+        .f_to_kind(Kind::Double)?
+        .f_add(&b.f_to_kind(Kind::Double)?.f_mul_scalar(alpha)?)?;
+    Ok(wide.f_to_kind(Kind::Float)?.f_to_kind(kind)?)
 }
 
 /// `torch.optim.Adam`'s `_single_tensor_adam` (amsgrad off, not capturable); AdamW is the
