@@ -19,3 +19,4 @@ pub mod report;
 pub mod sweep;
 mod torchzip;
 pub mod toyworld;
+pub mod validate;

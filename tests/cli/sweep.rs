@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{dassl, ok, repo, stderr, stdout};
+use crate::support::{dassl, fake_coop_data, fake_openai_weights, ok, repo, stderr, stdout};
 
 /// A stand-in for `dassl train`: writes `starts` (one line per start), `ckpt` at its
 /// first start, `resumed` when it starts again after `ckpt`, then runs `body` and writes
@@ -42,11 +42,15 @@ mv "$out/result.json.tmp" "$out/result.json"
     path
 }
 
-/// A small sweep over the repository's real config files: 2 datasets x 2 shots x 2 seeds.
+/// A small sweep over the repository's real config files: 2 datasets x 2 shots x 2 seeds,
+/// with stand-in data in `dir/data` and stand-in RN50 weights (see [`cmd`]), so the runs
+/// pass validation.
 fn small_sweep(dir: &Path) -> PathBuf {
     let r = repo();
+    fake_coop_data(&dir.join("data"));
     let spec = format!(
-        "name: t\ndatasets: [dtd, eurosat]\nshots: [1, 16]\nseeds: [1, 2]\nconfig: rn50\nconfig_dir: CoOp\nepoch_rule: coop\ndataset_config_dir: {}/configs/datasets\ntrainer_config_dir: {}/configs/trainers\ntrainers: {{CoOp: }}\n",
+        "name: t\nroot: {}\ndatasets: [dtd, eurosat]\nshots: [1, 16]\nseeds: [1, 2]\nconfig: rn50\nconfig_dir: CoOp\nepoch_rule: coop\ndataset_config_dir: {}/configs/datasets\ntrainer_config_dir: {}/configs/trainers\ntrainers: {{CoOp: }}\n",
+        dir.join("data").display(),
         r.display(),
         r.display()
     );
@@ -55,11 +59,13 @@ fn small_sweep(dir: &Path) -> PathBuf {
     p
 }
 
+/// `dassl args...` in `dir`, with the stand-in RN50 of `dir` as OpenAI's weights.
 fn cmd(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_dassl"));
     c.args(args)
         .current_dir(dir)
-        .env_remove("CUDA_VISIBLE_DEVICES");
+        .env_remove("CUDA_VISIBLE_DEVICES")
+        .envs(fake_openai_weights(dir, "RN50"));
     c
 }
 
@@ -113,70 +119,99 @@ fn wait_started(out: &Path, n: usize) {
 }
 
 #[test]
-fn dry_run_lists_coops_fewshot_study() {
+fn dry_run_lists_the_runs_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let o = dassl(&[
+    let spec = small_sweep(dir.path());
+    let args = [
         "run",
-        "--trainer",
-        "CoOp",
         "--sweep",
-        "configs/fewshot.yaml",
-        "--dry-run",
+        spec.to_str().unwrap(),
         "--output",
-        out.to_str().unwrap(),
-    ]);
-    let text = ok(&o);
-    assert!(
-        text.contains("165 runs") && text.contains("to run 165"),
-        "{text}"
-    );
-    assert!(
-        text.contains("caltech101/CoOp/rn50_ep50_1shots/nctx16_cscFalse_ctpend/seed1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("imagenet/CoOp/rn50_ep50_16shots/nctx16_cscFalse_ctpend/seed3"),
-        "{text}"
-    );
-    assert!(
-        text.contains("oxford_pets/CoOp/rn50_16shots/nctx16_cscFalse_ctpend/seed2"),
-        "{text}"
-    );
-    assert!(!out.exists(), "a dry run writes nothing");
-    let z = ok(&dassl(&[
-        "run",
-        "--trainer",
-        "ZeroshotCLIP",
-        "--sweep",
-        "configs/fewshot.yaml",
+        "out",
         "--dry-run",
-    ]));
+    ];
+    let text = ok(&run_in(dir.path(), &args));
     assert!(
-        z.contains("11 runs") && z.contains("ZeroshotCLIP/rn50/sun397"),
-        "{z}"
+        text.contains("8 runs") && text.contains("to run 8"),
+        "{text}"
     );
-    for f in ["base2new.yaml", "dg.yaml", "demo.yaml"] {
-        ok(&dassl(&[
+    assert!(
+        text.contains("dtd/CoOp/rn50_ep50_1shots/nctx16_cscFalse_ctpend/seed1")
+            && text.contains("eurosat/CoOp/rn50_16shots/nctx16_cscFalse_ctpend/seed2"),
+        "{text}"
+    );
+    assert!(!dir.path().join("out").exists(), "a dry run writes nothing");
+    // A config error in a sweep is a usage error, before anything starts.
+    let mut bad = args.to_vec();
+    bad.extend(["TRAINER.COOP.NCTX", "4"]);
+    let o = run_in(dir.path(), &bad);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("TRAINER.COOP.NCTX"), "{}", stderr(&o));
+}
+
+/// Done-when (d): a sweep whose runs cannot start exits 2 before launching anything or
+/// submitting any job, listing every problem (each once, with the runs it affects).
+#[test]
+fn a_sweep_over_missing_data_exits_2_before_launching_anything() {
+    for executor in ["local", "slurm"] {
+        let dir = tempfile::tempdir().unwrap();
+        let calls = dir.path().join("calls");
+        let sbatch = dir.path().join("sbatch");
+        std::fs::write(
+            &sbatch,
+            format!("#!/bin/sh\necho \"$@\" >> {}\necho 1\n", calls.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&sbatch, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let prog = stand_in(dir.path(), "");
+        let out = dir.path().join("out");
+        let o = Command::new(env!("CARGO_BIN_EXE_dassl"))
+            .args([
+                "run",
+                "--trainer",
+                "CoOp",
+                "--sweep",
+                "configs/fewshot.yaml",
+                "--root",
+                "/nonexistent",
+                "--output",
+                out.to_str().unwrap(),
+                "--executor",
+                executor,
+                "--run-program",
+                prog.to_str().unwrap(),
+            ])
+            .current_dir(repo())
+            .env("DASSL_SBATCH", &sbatch)
+            .env("DASSL_CLIP_CACHE", dir.path().join("empty-cache"))
+            .env("DASSL_HASH_CACHE", dir.path().join("hashes.json"))
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{executor}: {err}");
+        assert!(err.contains("165 of 165 runs cannot start"), "{err}");
+        assert!(
+            err.contains("dataset folder /nonexistent/caltech-101 not found")
+                && err.contains("dataset folder /nonexistent/imagenet not found")
+                && err.contains("dassl clip fetch RN50"),
+            "{err}"
+        );
+        assert!(!out.exists(), "{executor}: nothing is written");
+        assert!(!calls.exists(), "{executor}: sbatch was called");
+    }
+    // The other shipped studies stop the same way.
+    for f in ["base2new.yaml", "dg.yaml"] {
+        let o = dassl(&[
             "run",
             "--sweep",
             &format!("configs/{f}"),
+            "--root",
+            "/nonexistent",
             "--dry-run",
-        ]));
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{f}: {}", stderr(&o));
+        assert!(stderr(&o).contains("cannot start"), "{f}: {}", stderr(&o));
     }
-    // A config error in a sweep is a usage error, before anything starts.
-    let o = dassl(&[
-        "run",
-        "--trainer",
-        "CoOp",
-        "--sweep",
-        "configs/fewshot.yaml",
-        "--dry-run",
-        "TRAINER.COOP.NCTX",
-        "4",
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("TRAINER.COOP.NCTX"), "{}", stderr(&o));
 }
 
 #[test]

@@ -172,6 +172,15 @@ pub enum ConfigCommand {
         #[arg(long, value_enum, default_value_t = ShowFormat::Yaml)]
         format: ShowFormat,
     },
+    /// Print the run identity (what `result.json` must carry for the run to count as
+    /// done) and its parts: the keys that count, the weights' SHA-256, the split fingerprint.
+    Identity {
+        #[command(flatten)]
+        cfg: CfgArgs,
+        /// Also list the `KEY=value` lines that count.
+        #[arg(long)]
+        keys: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

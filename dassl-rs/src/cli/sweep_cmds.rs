@@ -11,7 +11,6 @@ use super::args::{Cli, Command};
 use super::CliError;
 use crate::config::setup_cfg;
 use crate::errors::SweepError;
-use crate::registry::{RegistryEntry, TrainerEntry};
 use crate::report::format::Columns;
 use crate::sweep::exec::{self, ExecCtx, Outcome};
 use crate::sweep::local::{self, Launch, LocalOptions};
@@ -128,26 +127,29 @@ pub struct StatusArgs {
     pub output: PathBuf,
 }
 
-/// Resolves runs exactly as `dassl train` will: the same argument parser, `reset_cfg`
-/// and `setup_cfg`.
+/// Resolves and validates runs exactly as `dassl train` will: the same argument parser,
+/// `reset_cfg`, `setup_cfg` and in-process validation, giving the same identity.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CliResolver;
 
 impl Resolver for CliResolver {
-    fn resolve(&self, args: &[String]) -> Result<Resolved, String> {
+    fn resolve(&self, args: &[String], model_from_sweep: bool) -> Result<Resolved, Vec<String>> {
+        let one = |e: &dyn std::fmt::Display| vec![e.to_string()];
         let argv = std::iter::once("dassl".to_string()).chain(args.iter().cloned());
-        let cli = <Cli as clap::Parser>::try_parse_from(argv).map_err(|e| e.to_string())?;
+        let cli = <Cli as clap::Parser>::try_parse_from(argv).map_err(|e| one(&e))?;
         let Command::Train(t) = cli.command else {
-            return Err("not a train command".into());
+            return Err(vec!["not a train command".into()]);
         };
-        let cfg = setup_cfg(&super::commands::sources(&t.cfg)).map_err(|e| e.to_string())?;
-        let s = |k: &str| cfg.str(k).map(str::to_string).map_err(|e| e.to_string());
-        TrainerEntry::get(&s("TRAINER.NAME")?).map_err(|e| e.to_string())?;
+        let cfg = setup_cfg(&super::commands::sources(&t.cfg)).map_err(|e| one(&e))?;
+        let checked =
+            crate::validate::check_run(&cfg, &super::commands::run_flags(&t, model_from_sweep))
+                .map_err(|p| p.0)?;
+        let s = |k: &str| cfg.str(k).map(str::to_string).map_err(|e| one(&e));
         Ok(Resolved {
-            config_hash: cfg.run_hash(),
+            config_hash: checked.identity,
             dataset: s("DATASET.NAME")?,
             backbone: s("MODEL.BACKBONE.NAME")?,
-            max_epoch: cfg.int("OPTIM.MAX_EPOCH").map_err(|e| e.to_string())?,
+            max_epoch: cfg.int("OPTIM.MAX_EPOCH").map_err(|e| one(&e))?,
         })
     }
 }
