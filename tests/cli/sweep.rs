@@ -42,6 +42,15 @@ mv "$out/result.json.tmp" "$out/result.json"
     path
 }
 
+/// A stand-in body that waits (at most 30 s) until `go` exists, in short sleeps, so a run
+/// killed mid-way leaves no long-lived child behind.
+fn wait_for(go: &Path) -> String {
+    format!(
+        "i=0; while [ ! -f {} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done",
+        go.display()
+    )
+}
+
 /// A small sweep over the repository's real config files: 2 datasets x 2 shots x 2 seeds,
 /// with stand-in data in `dir/data` and stand-in RN50 weights (see [`cmd`]), so the runs
 /// pass validation.
@@ -107,6 +116,45 @@ fn starts(d: &Path) -> usize {
     std::fs::read_to_string(d.join("starts"))
         .map(|s| s.lines().count())
         .unwrap_or(0)
+}
+
+/// Pids of the wrappers whose runs are running (from their state files).
+fn wrapper_pids(out: &Path) -> Vec<String> {
+    let mut pids = Vec::new();
+    for e in std::fs::read_dir(out.join(".dassl/state"))
+        .into_iter()
+        .flatten()
+    {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        if v["status"] == "running" {
+            pids.push(v["pid"].to_string());
+        }
+    }
+    pids
+}
+
+/// Whether process `pid` has ended (gone, or a zombie nobody reaped yet).
+fn ended(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// Waits until `cond` holds (at most `secs` seconds).
+fn eventually(secs: u64, cond: impl Fn() -> bool) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(secs) {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    cond()
 }
 
 /// Waits until at least `n` runs have started.
@@ -368,7 +416,7 @@ fn runs_killed_with_their_sweep_resume_from_their_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let spec = small_sweep(dir.path());
     let go = dir.path().join("go");
-    let prog = stand_in(dir.path(), &format!("[ -f {} ] || sleep 30", go.display()));
+    let prog = stand_in(dir.path(), &wait_for(&go));
     let args = [
         "run",
         "--sweep",
@@ -384,13 +432,24 @@ fn runs_killed_with_their_sweep_resume_from_their_checkpoint() {
     let out = dir.path().join("out");
     let mut sweep = spawn_group(dir.path(), &args);
     wait_started(&out, 2);
-    // The whole group: the sweep, its wrappers and the runs (as a crashed node would).
+    assert!(eventually(10, || wrapper_pids(&out).len() == 2));
+    // Everything, as a crashed node would: the sweep, then its wrappers (each in its own
+    // process group), whose runs die with them.
     kill("-9", &format!("-{}", sweep.id()));
     sweep.wait().unwrap();
-    let st = ok(&run_in(dir.path(), &["status", "out"]));
+    for pid in wrapper_pids(&out) {
+        kill("-9", &pid);
+    }
+    let status = || ok(&run_in(dir.path(), &["status", "out"]));
     assert!(
-        st.contains("stopped 2") && st.contains("resumes from its checkpoint"),
-        "{st}"
+        eventually(10, || status().contains("stopped 2")),
+        "{}",
+        status()
+    );
+    assert!(
+        status().contains("resumes from its checkpoint"),
+        "{}",
+        status()
     );
     std::fs::write(&go, "").unwrap();
     ok(&run_in(dir.path(), &args));
@@ -412,7 +471,7 @@ fn ctrl_c_stops_cleanly_and_the_sweep_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let spec = small_sweep(dir.path());
     let go = dir.path().join("go");
-    let prog = stand_in(dir.path(), &format!("[ -f {} ] || sleep 30", go.display()));
+    let prog = stand_in(dir.path(), &wait_for(&go));
     let args = [
         "run",
         "--sweep",
@@ -458,6 +517,142 @@ fn ctrl_c_stops_cleanly_and_the_sweep_resumes() {
         1,
         "the interrupted run started again in its folder"
     );
+}
+
+/// Item 4 of issue 10: a run never outlives the wrapper that holds its lock, so a
+/// restarted sweep cannot start a second train in the same folder.
+#[test]
+fn killing_a_wrapper_takes_its_run_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = small_sweep(dir.path());
+    let first = dir.path().join("first");
+    let prog = stand_in(
+        dir.path(),
+        &format!(
+            "if mkdir {} 2>/dev/null; then echo $$ > {}/pid; exec sleep 30; fi",
+            first.display(),
+            first.display()
+        ),
+    );
+    let args = [
+        "run",
+        "--sweep",
+        spec.to_str().unwrap(),
+        "--output",
+        "out",
+        "--no-progress",
+        "--run-program",
+        prog.to_str().unwrap(),
+    ];
+    let out = dir.path().join("out");
+    let sweep = spawn_group(dir.path(), &args);
+    assert!(
+        eventually(30, || first.join("pid").exists()),
+        "the first run started"
+    );
+    let run_pid = std::fs::read_to_string(first.join("pid"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(eventually(10, || wrapper_pids(&out).len() == 1));
+    let wrapper = wrapper_pids(&out).remove(0);
+    kill("-9", &wrapper);
+    assert!(
+        eventually(5, || ended(&run_pid)),
+        "the run {run_pid} outlived its wrapper {wrapper}"
+    );
+    let o = sweep.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "the killed run failed");
+    // Run again: the killed run starts once more, alone, and completes.
+    ok(&run_in(dir.path(), &args));
+    let started: usize = run_dirs(&out).iter().map(|d| starts(d)).sum();
+    assert_eq!(
+        started, 9,
+        "8 runs, one of them started twice (killed, then again)"
+    );
+    assert!(run_dirs(&out)
+        .iter()
+        .all(|d| d.join("result.json").exists()));
+}
+
+/// Item 4 of issue 10: one Ctrl-C (SIGINT to the terminal's process group) is one SIGINT
+/// to each run; a second Ctrl-C stops everything at once.
+#[test]
+fn one_ctrl_c_is_one_signal_to_each_run_and_a_second_stops_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = small_sweep(dir.path());
+    // Runs that note each SIGINT and keep going.
+    let prog = stand_in(
+        dir.path(),
+        "echo $$ > \"$out/pid\"; trap 'echo INT >> \"$out/signals\"' INT; i=0; while [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done",
+    );
+    let args = [
+        "run",
+        "--sweep",
+        spec.to_str().unwrap(),
+        "--output",
+        "out",
+        "--jobs-per-device",
+        "2",
+        "--no-progress",
+        "--run-program",
+        prog.to_str().unwrap(),
+    ];
+    let out = dir.path().join("out");
+    let sweep = cmd(dir.path(), &args)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let group = format!("-{}", sweep.id());
+    wait_started(&out, 2);
+    let running: Vec<PathBuf> = run_dirs(&out)
+        .into_iter()
+        .filter(|d| starts(d) > 0)
+        .collect();
+    assert!(eventually(10, || running
+        .iter()
+        .all(|d| d.join("pid").exists())));
+    kill("-INT", &group);
+    let count = |d: &Path| {
+        std::fs::read_to_string(d.join("signals"))
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+    };
+    assert!(
+        eventually(10, || running.iter().all(|d| count(d) >= 1)),
+        "each run got the interrupt"
+    );
+    std::thread::sleep(Duration::from_millis(700));
+    for d in &running {
+        assert_eq!(count(d), 1, "{} got {} SIGINTs", d.display(), count(d));
+    }
+    assert!(
+        run_dirs(&out).iter().filter(|d| starts(d) > 0).count() == 2,
+        "nothing new started"
+    );
+    kill("-INT", &group);
+    let t0 = Instant::now();
+    let o = sweep.wait_with_output().unwrap();
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "the second Ctrl-C was not immediate"
+    );
+    assert_eq!(o.status.code(), Some(130));
+    let err = stderr(&o);
+    assert!(
+        err.contains("interrupted again: stopping every run now"),
+        "{err}"
+    );
+    for d in &running {
+        let pid = std::fs::read_to_string(d.join("pid")).unwrap();
+        assert!(
+            eventually(5, || ended(pid.trim())),
+            "run {} still runs",
+            pid.trim()
+        );
+    }
 }
 
 #[test]

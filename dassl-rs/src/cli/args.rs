@@ -54,6 +54,15 @@ pub enum Command {
     Report(super::sweep_cmds::ReportArgs),
     /// Where each run of a sweep's output folder stands (local or Slurm).
     Status(super::sweep_cmds::StatusArgs),
+    /// Internal: become PROGRAM (exec) after asking the kernel to kill it when process
+    /// PARENT dies (how a sweep's wrapper starts its run).
+    #[command(hide = true)]
+    Guard {
+        #[arg(long)]
+        parent: u32,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<std::ffi::OsString>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

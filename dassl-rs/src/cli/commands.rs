@@ -69,6 +69,9 @@ pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Run(args) => super::sweep_cmds::run(args),
         Command::Report(args) => super::sweep_cmds::report(args),
         Command::Status(args) => super::sweep_cmds::status(args),
+        Command::Guard { parent, command } => {
+            Err(crate::sweep::exec::guard_exec(parent, &command).into())
+        }
     }
 }
 

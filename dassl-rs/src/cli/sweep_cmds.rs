@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -14,6 +14,7 @@ use crate::errors::SweepError;
 use crate::report::format::Columns;
 use crate::sweep::exec::{self, ExecCtx, Outcome};
 use crate::sweep::local::{self, Launch, LocalOptions};
+use crate::sweep::signals;
 use crate::sweep::slurm::{self, SlurmOptions};
 use crate::sweep::{self as sw, Manifest, Resolved, Resolver};
 
@@ -154,23 +155,6 @@ impl Resolver for CliResolver {
     }
 }
 
-/// One stop flag per process, set by Ctrl-C (or SIGTERM); a second Ctrl-C leaves at once.
-fn stop_flag() -> Arc<AtomicBool> {
-    static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-    STOP.get_or_init(|| {
-        let flag = Arc::new(AtomicBool::new(false));
-        let f = flag.clone();
-        let _ = ctrlc::set_handler(move || {
-            if f.swap(true, Ordering::SeqCst) {
-                eprintln!("interrupted again: leaving now; runs still running finish on their own and keep their locks");
-                std::process::exit(130);
-            }
-        });
-        flag
-    })
-    .clone()
-}
-
 fn current_exe() -> Result<PathBuf, CliError> {
     std::env::current_exe().map_err(|source| CliError::Io {
         path: "current executable".into(),
@@ -187,8 +171,10 @@ fn cwd() -> Result<PathBuf, CliError> {
 
 pub fn run(args: RunArgs) -> Result<(), CliError> {
     if let Some(m) = &args.manifest {
-        return run_one(&args, m);
+        let stop = signals::install(signals::Role::Wrapper);
+        return run_one(&args, m, stop);
     }
+    let stop = signals::install(signals::Role::Sweep);
     let spec = args
         .sweep
         .clone()
@@ -229,6 +215,9 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         ov.opts = opts;
     }
     let m = sw::prepare(&spec, &ov, &cwd, &CliResolver)?;
+    if stop.load(Ordering::SeqCst) {
+        return Err(SweepError::Interrupted { running: 0 }.into());
+    }
     if args.dry_run {
         println!("output: {}", m.output.display());
         print!("{}", sw::status::dry_run_text(&m));
@@ -236,12 +225,12 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     }
     m.write()?;
     match args.executor {
-        Executor::Local => run_local(&args, &m),
-        Executor::Slurm => run_slurm(&args, &m),
+        Executor::Local => run_local(&args, &m, stop),
+        Executor::Slurm => run_slurm(&args, &m, stop),
     }
 }
 
-fn run_local(args: &RunArgs, m: &Manifest) -> Result<(), CliError> {
+fn run_local(args: &RunArgs, m: &Manifest, stop: Arc<AtomicBool>) -> Result<(), CliError> {
     let env = std::env::var("CUDA_VISIBLE_DEVICES").ok();
     let visible = if env.is_none() {
         usize::try_from(tch::Cuda::device_count()).unwrap_or(0)
@@ -255,7 +244,7 @@ fn run_local(args: &RunArgs, m: &Manifest) -> Result<(), CliError> {
             retries: args.retries,
             run_program: args.run_program.clone(),
         },
-        stop: stop_flag(),
+        stop,
         interactive: !args.no_progress,
     };
     eprintln!(
@@ -285,7 +274,7 @@ fn run_local(args: &RunArgs, m: &Manifest) -> Result<(), CliError> {
     Ok(())
 }
 
-fn run_slurm(args: &RunArgs, m: &Manifest) -> Result<(), CliError> {
+fn run_slurm(args: &RunArgs, m: &Manifest, stop: Arc<AtomicBool>) -> Result<(), CliError> {
     let o = SlurmOptions {
         max_parallel: args.max_parallel,
         partition: args.partition.clone(),
@@ -314,7 +303,6 @@ fn run_slurm(args: &RunArgs, m: &Manifest) -> Result<(), CliError> {
     if !args.wait {
         return Ok(());
     }
-    let stop = stop_flag();
     let mut ids: Vec<String> = jobs.arrays.iter().map(|(id, _)| id.clone()).collect();
     ids.extend(jobs.report.clone());
     loop {
@@ -351,7 +339,7 @@ fn run_slurm(args: &RunArgs, m: &Manifest) -> Result<(), CliError> {
 }
 
 /// A wrapper process or Slurm task: one run of a manifest.
-fn run_one(args: &RunArgs, manifest: &Path) -> Result<(), CliError> {
+fn run_one(args: &RunArgs, manifest: &Path, stop: Arc<AtomicBool>) -> Result<(), CliError> {
     let m = Manifest::read(manifest)?;
     let index = match (args.index, &args.task_list, args.task_id) {
         (Some(i), _, _) => i,
@@ -375,7 +363,8 @@ fn run_one(args: &RunArgs, manifest: &Path) -> Result<(), CliError> {
     let ctx = ExecCtx {
         program,
         retries: args.retries,
-        stop: stop_flag(),
+        stop,
+        guard: Some(current_exe()?),
     };
     // Slurm tasks wait for a lock held elsewhere; local wrappers report it instead.
     let wait = args.task_list.is_some();
@@ -387,6 +376,15 @@ fn run_one(args: &RunArgs, manifest: &Path) -> Result<(), CliError> {
             Ok(())
         }
         Outcome::Done { .. } => Ok(()),
+        Outcome::Interrupted if signals::terminated() => {
+            // Slurm's preemption or time limit: put the task back in the queue; it resumes.
+            let requeued = slurm::requeue_this_task();
+            Err(SweepError::Exit {
+                code: exec::EXIT_TERMINATED as u8,
+                message: format!("{dir}: stopped by SIGTERM; {requeued}"),
+            }
+            .into())
+        }
         o => {
             let message = match &o {
                 Outcome::Failed { cause, .. } => format!("{dir}: {cause}"),

@@ -617,7 +617,6 @@ pub fn expand(input: &PlanInput<'_>, resolver: &dyn Resolver) -> Result<Vec<RunP
             }
         }
     }
-    drop(push);
     if !problems.runs.is_empty() {
         return Err(SweepError::Invalid(problems));
     }

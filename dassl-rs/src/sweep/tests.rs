@@ -404,6 +404,7 @@ fn opts(program: &Path, retries: u32, slots: &[&str]) -> LocalOptions {
             program: program.into(),
             retries,
             stop: Arc::new(AtomicBool::new(false)),
+            guard: None,
         }),
         stop: Arc::new(AtomicBool::new(false)),
         interactive: false,
