@@ -325,13 +325,13 @@ fn a_local_sweep_runs_reports_and_skips_on_rerun() {
     ));
     assert!(
         csv.starts_with(
-            "table,method,backbone,dataset,source,shots,metric,mean,std,n,ci95,paper,diff\n"
+            "table,method,backbone,dataset,source,shots,metric,mean,std,n,expected,ci95,paper,diff\n"
         ),
         "{csv}"
     );
     assert!(
         csv.contains(
-            "fewshot,CoOp_end,RN50,DescribableTextures,,16,accuracy,62.00,0.50,2,0.69,63.58,-1.58"
+            "fewshot,CoOp_end,RN50,DescribableTextures,,16,accuracy,62.00,0.50,2,2,0.69,63.58,-1.58"
         ),
         "{csv}"
     );
@@ -367,13 +367,33 @@ fn failed_runs_give_a_nonzero_exit_and_their_cause() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("1 of 8 runs failed"), "{}", stderr(&o));
     assert!(stderr(&o).contains("out of memory"), "{}", stderr(&o));
-    let st = stdout(&run_in(dir.path(), &["status", "out"]));
+    let o = run_in(dir.path(), &["status", "out"]);
+    assert_eq!(o.status.code(), Some(1), "status exits 1 when runs failed");
+    let st = stdout(&o);
     assert!(
         st.contains("done 7, running 0, failed 1")
             && st.contains(
                 "eurosat/CoOp/rn50_16shots/nctx16_cscFalse_ctpend/seed2: exit 1: out of memory"
-            ),
+            )
+            && st.contains("first error: RuntimeError: CUDA out of memory")
+            && st.contains("log: ")
+            && st.contains(".dassl/logs/"),
         "{st}"
+    );
+    // report prints the table and exits 1 too, naming the failed run and its log; the
+    // cell shows 1 of its 2 seeds.
+    let o = run_in(dir.path(), &["report", "out"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("| CoOp_end | RN50 | EuroSAT | 16 | 61.50 ± 0.00 | 1/2* |"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("EuroSAT 1/2") && stderr(&o).contains("first error: RuntimeError"),
+        "{}\n{}",
+        stdout(&o),
+        stderr(&o)
     );
     let failed = dir
         .path()

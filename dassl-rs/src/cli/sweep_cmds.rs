@@ -261,8 +261,14 @@ fn run_local(args: &RunArgs, m: &Manifest, stop: Arc<AtomicBool>) -> Result<(), 
         return Err(SweepError::Interrupted { running }.into());
     }
     if !summary.failed.is_empty() {
+        let recorded = sw::status::failures(m);
+        for f in &recorded {
+            eprintln!("failed: {f}");
+        }
         for (dir, cause) in &summary.failed {
-            eprintln!("failed: {dir}: {cause}");
+            if !recorded.iter().any(|f| &f.dir == dir) {
+                eprintln!("failed: {dir}: {cause}");
+            }
         }
         return Err(SweepError::RunsFailed {
             failed: summary.failed.len(),
@@ -440,10 +446,31 @@ pub fn report(args: ReportArgs) -> Result<(), CliError> {
     if args.save {
         crate::report::save(&args.output, &rep)?;
     }
-    Ok(())
+    failed_runs(&args.output, true)
 }
 
 pub fn status(args: StatusArgs) -> Result<(), CliError> {
     print!("{}", sw::status::status_text(&args.output)?);
-    Ok(())
+    failed_runs(&args.output, false)
+}
+
+/// Exit 1 when runs of the output folder failed (printing each with `print`).
+fn failed_runs(output: &Path, print: bool) -> Result<(), CliError> {
+    let manifests = Manifest::read_all(output)?;
+    let total: usize = manifests.iter().map(|m| m.runs.len()).sum();
+    let failed: Vec<_> = manifests.iter().flat_map(sw::status::failures).collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    if print {
+        for f in &failed {
+            eprintln!("failed: {f}");
+        }
+    }
+    Err(SweepError::RunsFailed {
+        failed: failed.len(),
+        total,
+        output: output.to_path_buf(),
+    }
+    .into())
 }
