@@ -357,9 +357,9 @@ pub enum SweepError {
     },
     #[error("sweep file {path}: {what}")]
     Spec { path: PathBuf, what: String },
-    /// A run whose config does not resolve (as `dassl train` would refuse it, exit 2).
-    #[error("run {dir}: {reason}")]
-    Resolve { dir: String, reason: String },
+    /// Runs that would stop before training (config, data, weights): none is started.
+    #[error("{0}")]
+    Invalid(crate::sweep::plan::PlanProblems),
     #[error("cannot access {path}: {source}")]
     Io {
         path: PathBuf,
@@ -396,7 +396,7 @@ impl SweepError {
             SweepError::ReadSpec { .. }
             | SweepError::SpecYaml { .. }
             | SweepError::Spec { .. }
-            | SweepError::Resolve { .. }
+            | SweepError::Invalid(_)
             | SweepError::Usage(_) => 2,
             SweepError::Interrupted { .. } => 130,
             SweepError::Exit { code, .. } => *code,

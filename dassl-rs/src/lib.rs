@@ -19,3 +19,4 @@ pub mod report;
 pub mod sweep;
 pub mod torchfile;
 pub mod toyworld;
+pub mod validate;

@@ -10,6 +10,19 @@ use std::sync::Mutex;
 
 static LOG_FILE: Mutex<Option<File>> = Mutex::new(None);
 
+thread_local! {
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with [`print`] silenced on this thread: probes that build a run's parts
+/// before it starts (validation, the run identity) must not print the run's log lines.
+pub fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    let was = QUIET.with(|q| q.replace(true));
+    let out = f();
+    QUIET.with(|q| q.set(was));
+    out
+}
+
 /// Opens the run's log file in `output_dir` and returns its path.
 pub fn setup_logger(output_dir: &Path) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(output_dir)?;
@@ -30,6 +43,9 @@ pub fn close_logger() {
 
 /// Prints one line (or block) to stdout and, when set up, to the log file.
 pub fn print(text: &str) {
+    if QUIET.with(|q| q.get()) {
+        return;
+    }
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");
     let _ = out.flush();

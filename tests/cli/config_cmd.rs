@@ -143,3 +143,64 @@ fn yacs_format_prints_like_dassl() {
         "{out}"
     );
 }
+
+/// Item 1 of issue 10: moving the weights or the data changes no run's identity; another
+/// plugin's keys are not part of it; what the run computes is.
+#[test]
+fn run_identity_follows_what_a_run_computes_not_where_things_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = crate::support::tiny_clip(dir.path());
+    let root = crate::support::toy_data(dir.path());
+    let identity = |clip: &std::path::Path, root: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
+            "config",
+            "identity",
+            "--keys",
+            "--trainer",
+            "CoOp",
+            "--root",
+            root.to_str().unwrap(),
+            "MODEL.BACKBONE.NAME",
+            clip.to_str().unwrap(),
+            "DATASET.NAME",
+            "ToyShapes",
+            "INPUT.SIZE",
+            "(32, 32)",
+        ];
+        args.extend_from_slice(extra);
+        ok(&crate::support::dassl_in(dir.path(), &args))
+    };
+    let first = |s: &str| s.lines().next().unwrap().to_string();
+    let a = identity(&clip, &root, &[]);
+    assert!(
+        a.starts_with("identity: ") && a.contains("  TRAINER.COOP.N_CTX=16"),
+        "{a}"
+    );
+    assert!(
+        !a.contains("TRAINER.COCOOP.") && !a.contains("TRAINER.LINEAR_PROBE."),
+        "other trainers' keys are not part of a CoOp run's identity:\n{a}"
+    );
+    assert!(
+        !a.contains("MODEL.BACKBONE.NAME") && !a.contains("DATASET.ROOT"),
+        "{a}"
+    );
+    let moved_clip = dir.path().join("other cache ü/w.safetensors");
+    std::fs::create_dir_all(moved_clip.parent().unwrap()).unwrap();
+    std::fs::rename(&clip, &moved_clip).unwrap();
+    let moved_root = dir.path().join("data moved");
+    std::fs::rename(&root, &moved_root).unwrap();
+    let b = identity(&moved_clip, &moved_root, &[]);
+    assert_eq!(first(&a), first(&b), "{a}\n{b}");
+    let c = identity(&moved_clip, &moved_root, &["OPTIM.LR", "0.1"]);
+    assert_ne!(first(&a), first(&c));
+    // Other weights change it.
+    let other = dir.path().join("other.safetensors");
+    dassl_rs::clip::random::write_random_clip(
+        &other,
+        &dassl_rs::clip::random::tiny_config("tiny-vit").unwrap(),
+        9,
+    )
+    .unwrap();
+    let d = identity(&other, &moved_root, &[]);
+    assert_ne!(first(&a), first(&d));
+}

@@ -84,3 +84,51 @@ pub fn toy_data(dir: &Path) -> PathBuf {
     ));
     root
 }
+
+/// Stand-ins for CoOp's DescribableTextures and EuroSAT under `root` (`dtd/`, `eurosat/`):
+/// empty image files and real split files, enough for validation's dataset build; for
+/// tests whose runs are stand-in scripts that read no image.
+pub fn fake_coop_data(root: &Path) {
+    for (dir, images, name, classes) in [
+        (
+            "dtd",
+            "images",
+            "DescribableTextures",
+            ["banded", "blotchy"],
+        ),
+        ("eurosat", "2750", "EuroSAT", ["Forest", "River"]),
+    ] {
+        let d = root.join(dir);
+        let mut items = Vec::new();
+        for (label, class) in classes.iter().enumerate() {
+            std::fs::create_dir_all(d.join(images).join(class)).unwrap();
+            for i in 0..3 {
+                let rel = format!("{class}/{i}.jpg");
+                std::fs::write(d.join(images).join(&rel), b"").unwrap();
+                items.push(serde_json::json!([rel, label, class]));
+            }
+        }
+        let split = serde_json::json!({"train": items[..], "val": items[..], "test": items[..]});
+        std::fs::write(d.join(format!("split_zhou_{name}.json")), split.to_string()).unwrap();
+    }
+}
+
+/// A stand-in for OpenAI's `name` weights: a small file in the CLIP cache folder
+/// `dir/clip`, recorded in the hash cache `dir/hashes.json` with OpenAI's SHA-256 (as
+/// `dassl clip fetch` leaves a verified download). Returns the environment that points
+/// `dassl` at both.
+pub fn fake_openai_weights(dir: &Path, name: &str) -> Vec<(String, PathBuf)> {
+    use dassl_rs::clip::BackboneEntry;
+    use dassl_rs::registry::RegistryEntry;
+    let entry = BackboneEntry::get(name).expect("a released name");
+    let cache = dir.join("clip");
+    std::fs::create_dir_all(&cache).unwrap();
+    let file = cache.join(entry.file_name());
+    std::fs::write(&file, b"not really CLIP").unwrap();
+    let hashes = dir.join("hashes.json");
+    dassl_rs::config::content_hash::remember_in(&hashes, &file, entry.sha256()).unwrap();
+    vec![
+        ("DASSL_CLIP_CACHE".into(), cache),
+        ("DASSL_HASH_CACHE".into(), hashes),
+    ]
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{dassl, ok, repo, stderr, stdout};
+use crate::support::{dassl, fake_coop_data, fake_openai_weights, ok, repo, stderr, stdout};
 
 /// A stand-in for `dassl train`: writes `starts` (one line per start), `ckpt` at its
 /// first start, `resumed` when it starts again after `ckpt`, then runs `body` and writes
@@ -42,11 +42,24 @@ mv "$out/result.json.tmp" "$out/result.json"
     path
 }
 
-/// A small sweep over the repository's real config files: 2 datasets x 2 shots x 2 seeds.
+/// A stand-in body that waits (at most 30 s) until `go` exists, in short sleeps, so a run
+/// killed mid-way leaves no long-lived child behind.
+fn wait_for(go: &Path) -> String {
+    format!(
+        "i=0; while [ ! -f {} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done",
+        go.display()
+    )
+}
+
+/// A small sweep over the repository's real config files: 2 datasets x 2 shots x 2 seeds,
+/// with stand-in data in `dir/data` and stand-in RN50 weights (see [`cmd`]), so the runs
+/// pass validation.
 fn small_sweep(dir: &Path) -> PathBuf {
     let r = repo();
+    fake_coop_data(&dir.join("data"));
     let spec = format!(
-        "name: t\ndatasets: [dtd, eurosat]\nshots: [1, 16]\nseeds: [1, 2]\nconfig: rn50\nconfig_dir: CoOp\nepoch_rule: coop\ndataset_config_dir: {}/configs/datasets\ntrainer_config_dir: {}/configs/trainers\ntrainers: {{CoOp: }}\n",
+        "name: t\nroot: {}\ndatasets: [dtd, eurosat]\nshots: [1, 16]\nseeds: [1, 2]\nconfig: rn50\nconfig_dir: CoOp\nepoch_rule: coop\ndataset_config_dir: {}/configs/datasets\ntrainer_config_dir: {}/configs/trainers\ntrainers: {{CoOp: }}\n",
+        dir.join("data").display(),
         r.display(),
         r.display()
     );
@@ -55,11 +68,13 @@ fn small_sweep(dir: &Path) -> PathBuf {
     p
 }
 
+/// `dassl args...` in `dir`, with the stand-in RN50 of `dir` as OpenAI's weights.
 fn cmd(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_dassl"));
     c.args(args)
         .current_dir(dir)
-        .env_remove("CUDA_VISIBLE_DEVICES");
+        .env_remove("CUDA_VISIBLE_DEVICES")
+        .envs(fake_openai_weights(dir, "RN50"));
     c
 }
 
@@ -103,6 +118,45 @@ fn starts(d: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// Pids of the wrappers whose runs are running (from their state files).
+fn wrapper_pids(out: &Path) -> Vec<String> {
+    let mut pids = Vec::new();
+    for e in std::fs::read_dir(out.join(".dassl/state"))
+        .into_iter()
+        .flatten()
+    {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        if v["status"] == "running" {
+            pids.push(v["pid"].to_string());
+        }
+    }
+    pids
+}
+
+/// Whether process `pid` has ended (gone, or a zombie nobody reaped yet).
+fn ended(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// Waits until `cond` holds (at most `secs` seconds).
+fn eventually(secs: u64, cond: impl Fn() -> bool) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(secs) {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    cond()
+}
+
 /// Waits until at least `n` runs have started.
 fn wait_started(out: &Path, n: usize) {
     let t0 = Instant::now();
@@ -113,70 +167,99 @@ fn wait_started(out: &Path, n: usize) {
 }
 
 #[test]
-fn dry_run_lists_coops_fewshot_study() {
+fn dry_run_lists_the_runs_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let o = dassl(&[
+    let spec = small_sweep(dir.path());
+    let args = [
         "run",
-        "--trainer",
-        "CoOp",
         "--sweep",
-        "configs/fewshot.yaml",
-        "--dry-run",
+        spec.to_str().unwrap(),
         "--output",
-        out.to_str().unwrap(),
-    ]);
-    let text = ok(&o);
-    assert!(
-        text.contains("165 runs") && text.contains("to run 165"),
-        "{text}"
-    );
-    assert!(
-        text.contains("caltech101/CoOp/rn50_ep50_1shots/nctx16_cscFalse_ctpend/seed1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("imagenet/CoOp/rn50_ep50_16shots/nctx16_cscFalse_ctpend/seed3"),
-        "{text}"
-    );
-    assert!(
-        text.contains("oxford_pets/CoOp/rn50_16shots/nctx16_cscFalse_ctpend/seed2"),
-        "{text}"
-    );
-    assert!(!out.exists(), "a dry run writes nothing");
-    let z = ok(&dassl(&[
-        "run",
-        "--trainer",
-        "ZeroshotCLIP",
-        "--sweep",
-        "configs/fewshot.yaml",
+        "out",
         "--dry-run",
-    ]));
+    ];
+    let text = ok(&run_in(dir.path(), &args));
     assert!(
-        z.contains("11 runs") && z.contains("ZeroshotCLIP/rn50/sun397"),
-        "{z}"
+        text.contains("8 runs") && text.contains("to run 8"),
+        "{text}"
     );
-    for f in ["base2new.yaml", "dg.yaml", "demo.yaml"] {
-        ok(&dassl(&[
+    assert!(
+        text.contains("dtd/CoOp/rn50_ep50_1shots/nctx16_cscFalse_ctpend/seed1")
+            && text.contains("eurosat/CoOp/rn50_16shots/nctx16_cscFalse_ctpend/seed2"),
+        "{text}"
+    );
+    assert!(!dir.path().join("out").exists(), "a dry run writes nothing");
+    // A config error in a sweep is a usage error, before anything starts.
+    let mut bad = args.to_vec();
+    bad.extend(["TRAINER.COOP.NCTX", "4"]);
+    let o = run_in(dir.path(), &bad);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("TRAINER.COOP.NCTX"), "{}", stderr(&o));
+}
+
+/// Done-when (d): a sweep whose runs cannot start exits 2 before launching anything or
+/// submitting any job, listing every problem (each once, with the runs it affects).
+#[test]
+fn a_sweep_over_missing_data_exits_2_before_launching_anything() {
+    for executor in ["local", "slurm"] {
+        let dir = tempfile::tempdir().unwrap();
+        let calls = dir.path().join("calls");
+        let sbatch = dir.path().join("sbatch");
+        std::fs::write(
+            &sbatch,
+            format!("#!/bin/sh\necho \"$@\" >> {}\necho 1\n", calls.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&sbatch, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let prog = stand_in(dir.path(), "");
+        let out = dir.path().join("out");
+        let o = Command::new(env!("CARGO_BIN_EXE_dassl"))
+            .args([
+                "run",
+                "--trainer",
+                "CoOp",
+                "--sweep",
+                "configs/fewshot.yaml",
+                "--root",
+                "/nonexistent",
+                "--output",
+                out.to_str().unwrap(),
+                "--executor",
+                executor,
+                "--run-program",
+                prog.to_str().unwrap(),
+            ])
+            .current_dir(repo())
+            .env("DASSL_SBATCH", &sbatch)
+            .env("DASSL_CLIP_CACHE", dir.path().join("empty-cache"))
+            .env("DASSL_HASH_CACHE", dir.path().join("hashes.json"))
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{executor}: {err}");
+        assert!(err.contains("165 of 165 runs cannot start"), "{err}");
+        assert!(
+            err.contains("dataset folder /nonexistent/caltech-101 not found")
+                && err.contains("dataset folder /nonexistent/imagenet not found")
+                && err.contains("dassl clip fetch RN50"),
+            "{err}"
+        );
+        assert!(!out.exists(), "{executor}: nothing is written");
+        assert!(!calls.exists(), "{executor}: sbatch was called");
+    }
+    // The other shipped studies stop the same way.
+    for f in ["base2new.yaml", "dg.yaml"] {
+        let o = dassl(&[
             "run",
             "--sweep",
             &format!("configs/{f}"),
+            "--root",
+            "/nonexistent",
             "--dry-run",
-        ]));
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{f}: {}", stderr(&o));
+        assert!(stderr(&o).contains("cannot start"), "{f}: {}", stderr(&o));
     }
-    // A config error in a sweep is a usage error, before anything starts.
-    let o = dassl(&[
-        "run",
-        "--trainer",
-        "CoOp",
-        "--sweep",
-        "configs/fewshot.yaml",
-        "--dry-run",
-        "TRAINER.COOP.NCTX",
-        "4",
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("TRAINER.COOP.NCTX"), "{}", stderr(&o));
 }
 
 #[test]
@@ -242,13 +325,13 @@ fn a_local_sweep_runs_reports_and_skips_on_rerun() {
     ));
     assert!(
         csv.starts_with(
-            "table,method,backbone,dataset,source,shots,metric,mean,std,n,ci95,paper,diff\n"
+            "table,method,backbone,dataset,source,shots,metric,mean,std,n,expected,ci95,paper,diff\n"
         ),
         "{csv}"
     );
     assert!(
         csv.contains(
-            "fewshot,CoOp_end,RN50,DescribableTextures,,16,accuracy,62.00,0.50,2,0.69,63.58,-1.58"
+            "fewshot,CoOp_end,RN50,DescribableTextures,,16,accuracy,62.00,0.50,2,2,0.69,63.58,-1.58"
         ),
         "{csv}"
     );
@@ -284,13 +367,33 @@ fn failed_runs_give_a_nonzero_exit_and_their_cause() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("1 of 8 runs failed"), "{}", stderr(&o));
     assert!(stderr(&o).contains("out of memory"), "{}", stderr(&o));
-    let st = stdout(&run_in(dir.path(), &["status", "out"]));
+    let o = run_in(dir.path(), &["status", "out"]);
+    assert_eq!(o.status.code(), Some(1), "status exits 1 when runs failed");
+    let st = stdout(&o);
     assert!(
         st.contains("done 7, running 0, failed 1")
             && st.contains(
                 "eurosat/CoOp/rn50_16shots/nctx16_cscFalse_ctpend/seed2: exit 1: out of memory"
-            ),
+            )
+            && st.contains("first error: RuntimeError: CUDA out of memory")
+            && st.contains("log: ")
+            && st.contains(".dassl/logs/"),
         "{st}"
+    );
+    // report prints the table and exits 1 too, naming the failed run and its log; the
+    // cell shows 1 of its 2 seeds.
+    let o = run_in(dir.path(), &["report", "out"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("| CoOp_end | RN50 | EuroSAT | 16 | 61.50 ± 0.00 | 1/2* |"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("EuroSAT 1/2") && stderr(&o).contains("first error: RuntimeError"),
+        "{}\n{}",
+        stdout(&o),
+        stderr(&o)
     );
     let failed = dir
         .path()
@@ -333,7 +436,7 @@ fn runs_killed_with_their_sweep_resume_from_their_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let spec = small_sweep(dir.path());
     let go = dir.path().join("go");
-    let prog = stand_in(dir.path(), &format!("[ -f {} ] || sleep 30", go.display()));
+    let prog = stand_in(dir.path(), &wait_for(&go));
     let args = [
         "run",
         "--sweep",
@@ -349,13 +452,24 @@ fn runs_killed_with_their_sweep_resume_from_their_checkpoint() {
     let out = dir.path().join("out");
     let mut sweep = spawn_group(dir.path(), &args);
     wait_started(&out, 2);
-    // The whole group: the sweep, its wrappers and the runs (as a crashed node would).
+    assert!(eventually(10, || wrapper_pids(&out).len() == 2));
+    // Everything, as a crashed node would: the sweep, then its wrappers (each in its own
+    // process group), whose runs die with them.
     kill("-9", &format!("-{}", sweep.id()));
     sweep.wait().unwrap();
-    let st = ok(&run_in(dir.path(), &["status", "out"]));
+    for pid in wrapper_pids(&out) {
+        kill("-9", &pid);
+    }
+    let status = || ok(&run_in(dir.path(), &["status", "out"]));
     assert!(
-        st.contains("stopped 2") && st.contains("resumes from its checkpoint"),
-        "{st}"
+        eventually(10, || status().contains("stopped 2")),
+        "{}",
+        status()
+    );
+    assert!(
+        status().contains("resumes from its checkpoint"),
+        "{}",
+        status()
     );
     std::fs::write(&go, "").unwrap();
     ok(&run_in(dir.path(), &args));
@@ -377,7 +491,7 @@ fn ctrl_c_stops_cleanly_and_the_sweep_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let spec = small_sweep(dir.path());
     let go = dir.path().join("go");
-    let prog = stand_in(dir.path(), &format!("[ -f {} ] || sleep 30", go.display()));
+    let prog = stand_in(dir.path(), &wait_for(&go));
     let args = [
         "run",
         "--sweep",
@@ -423,6 +537,142 @@ fn ctrl_c_stops_cleanly_and_the_sweep_resumes() {
         1,
         "the interrupted run started again in its folder"
     );
+}
+
+/// Item 4 of issue 10: a run never outlives the wrapper that holds its lock, so a
+/// restarted sweep cannot start a second train in the same folder.
+#[test]
+fn killing_a_wrapper_takes_its_run_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = small_sweep(dir.path());
+    let first = dir.path().join("first");
+    let prog = stand_in(
+        dir.path(),
+        &format!(
+            "if mkdir {} 2>/dev/null; then echo $$ > {}/pid; exec sleep 30; fi",
+            first.display(),
+            first.display()
+        ),
+    );
+    let args = [
+        "run",
+        "--sweep",
+        spec.to_str().unwrap(),
+        "--output",
+        "out",
+        "--no-progress",
+        "--run-program",
+        prog.to_str().unwrap(),
+    ];
+    let out = dir.path().join("out");
+    let sweep = spawn_group(dir.path(), &args);
+    assert!(
+        eventually(30, || first.join("pid").exists()),
+        "the first run started"
+    );
+    let run_pid = std::fs::read_to_string(first.join("pid"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(eventually(10, || wrapper_pids(&out).len() == 1));
+    let wrapper = wrapper_pids(&out).remove(0);
+    kill("-9", &wrapper);
+    assert!(
+        eventually(5, || ended(&run_pid)),
+        "the run {run_pid} outlived its wrapper {wrapper}"
+    );
+    let o = sweep.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "the killed run failed");
+    // Run again: the killed run starts once more, alone, and completes.
+    ok(&run_in(dir.path(), &args));
+    let started: usize = run_dirs(&out).iter().map(|d| starts(d)).sum();
+    assert_eq!(
+        started, 9,
+        "8 runs, one of them started twice (killed, then again)"
+    );
+    assert!(run_dirs(&out)
+        .iter()
+        .all(|d| d.join("result.json").exists()));
+}
+
+/// Item 4 of issue 10: one Ctrl-C (SIGINT to the terminal's process group) is one SIGINT
+/// to each run; a second Ctrl-C stops everything at once.
+#[test]
+fn one_ctrl_c_is_one_signal_to_each_run_and_a_second_stops_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = small_sweep(dir.path());
+    // Runs that note each SIGINT and keep going.
+    let prog = stand_in(
+        dir.path(),
+        "echo $$ > \"$out/pid\"; trap 'echo INT >> \"$out/signals\"' INT; i=0; while [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done",
+    );
+    let args = [
+        "run",
+        "--sweep",
+        spec.to_str().unwrap(),
+        "--output",
+        "out",
+        "--jobs-per-device",
+        "2",
+        "--no-progress",
+        "--run-program",
+        prog.to_str().unwrap(),
+    ];
+    let out = dir.path().join("out");
+    let sweep = cmd(dir.path(), &args)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let group = format!("-{}", sweep.id());
+    wait_started(&out, 2);
+    let running: Vec<PathBuf> = run_dirs(&out)
+        .into_iter()
+        .filter(|d| starts(d) > 0)
+        .collect();
+    assert!(eventually(10, || running
+        .iter()
+        .all(|d| d.join("pid").exists())));
+    kill("-INT", &group);
+    let count = |d: &Path| {
+        std::fs::read_to_string(d.join("signals"))
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+    };
+    assert!(
+        eventually(10, || running.iter().all(|d| count(d) >= 1)),
+        "each run got the interrupt"
+    );
+    std::thread::sleep(Duration::from_millis(700));
+    for d in &running {
+        assert_eq!(count(d), 1, "{} got {} SIGINTs", d.display(), count(d));
+    }
+    assert!(
+        run_dirs(&out).iter().filter(|d| starts(d) > 0).count() == 2,
+        "nothing new started"
+    );
+    kill("-INT", &group);
+    let t0 = Instant::now();
+    let o = sweep.wait_with_output().unwrap();
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "the second Ctrl-C was not immediate"
+    );
+    assert_eq!(o.status.code(), Some(130));
+    let err = stderr(&o);
+    assert!(
+        err.contains("interrupted again: stopping every run now"),
+        "{err}"
+    );
+    for d in &running {
+        let pid = std::fs::read_to_string(d.join("pid")).unwrap();
+        assert!(
+            eventually(5, || ended(pid.trim())),
+            "run {} still runs",
+            pid.trim()
+        );
+    }
 }
 
 #[test]

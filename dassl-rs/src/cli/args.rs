@@ -54,6 +54,15 @@ pub enum Command {
     Report(super::sweep_cmds::ReportArgs),
     /// Where each run of a sweep's output folder stands (local or Slurm).
     Status(super::sweep_cmds::StatusArgs),
+    /// Internal: become PROGRAM (exec) after asking the kernel to kill it when process
+    /// PARENT dies (how a sweep's wrapper starts its run).
+    #[command(hide = true)]
+    Guard {
+        #[arg(long)]
+        parent: u32,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<std::ffi::OsString>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,6 +180,15 @@ pub enum ConfigCommand {
         /// yaml: loadable YAML; yacs: the text Dassl prints into log.txt.
         #[arg(long, value_enum, default_value_t = ShowFormat::Yaml)]
         format: ShowFormat,
+    },
+    /// Print the run identity (what `result.json` must carry for the run to count as
+    /// done) and its parts: the keys that count, the weights' SHA-256, the split fingerprint.
+    Identity {
+        #[command(flatten)]
+        cfg: CfgArgs,
+        /// Also list the `KEY=value` lines that count.
+        #[arg(long)]
+        keys: bool,
     },
 }
 

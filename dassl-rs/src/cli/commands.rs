@@ -13,10 +13,26 @@ use crate::engine::TrainerEntry;
 use crate::evaluation::EvaluatorEntry;
 use crate::log_println;
 use crate::registry::RegistryEntry;
+use crate::validate::RunFlags;
 
 pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Train(args) => train(&args),
+        Command::Config(ConfigCommand::Identity { cfg, keys }) => {
+            let config = setup_cfg(&sources(&cfg))?;
+            let parts = crate::config::identity::parts(&config)
+                .map_err(|e| CliError::Invalid(crate::validate::Problems(vec![e.to_string()])))?;
+            println!("identity: {}", parts.hash());
+            println!("weights sha256: {}", parts.weights_sha256);
+            println!("split fingerprint: {}", parts.split);
+            println!("keys: {}", parts.keys.len());
+            if keys {
+                for k in &parts.keys {
+                    println!("  {k}");
+                }
+            }
+            Ok(())
+        }
         Command::Config(ConfigCommand::Show { cfg, format }) => {
             let config = setup_cfg(&sources(&cfg))?;
             match format {
@@ -57,6 +73,9 @@ pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Run(args) => super::sweep_cmds::run(args),
         Command::Report(args) => super::sweep_cmds::report(args),
         Command::Status(args) => super::sweep_cmds::status(args),
+        Command::Guard { parent, command } => {
+            Err(crate::sweep::exec::guard_exec(parent, &command).into())
+        }
     }
 }
 
@@ -247,10 +266,34 @@ pub(super) fn sources(a: &CfgArgs) -> CfgSources {
     }
 }
 
-/// CoOp's train.py `main`.
+/// The environment variable through which a sweep tells a run the identity it planned.
+pub const PLANNED_IDENTITY_ENV: &str = "DASSL_RUN_CONFIG_HASH";
+
+/// What `dassl train`'s flags add to the config, for validation.
+pub(super) fn run_flags(args: &TrainArgs, model_from_sweep: bool) -> RunFlags {
+    RunFlags {
+        eval_only: args.eval_only,
+        model_dir: args.model_dir.clone(),
+        load_epoch: args.load_epoch,
+        no_train: args.no_train,
+        model_from_sweep,
+    }
+}
+
+/// CoOp's train.py `main`, after validating the run in-process (nothing is written when
+/// a check fails) and attaching its identity to the config.
 fn train(args: &TrainArgs) -> Result<(), CliError> {
     let cfg = setup_cfg(&sources(&args.cfg))?;
-    // Resolve the trainer before creating any output, so a typo leaves nothing behind.
+    let checked = crate::validate::check_run(&cfg, &run_flags(args, false))?;
+    if let Ok(planned) = std::env::var(PLANNED_IDENTITY_ENV) {
+        if planned != checked.identity {
+            return Err(CliError::IdentityChanged {
+                planned,
+                actual: checked.identity,
+            });
+        }
+    }
+    let cfg = cfg.with_identity(checked.identity);
     let entry = TrainerEntry::get(cfg.str("TRAINER.NAME")?)?;
     let seed = cfg.int("SEED")?;
     let output_dir = PathBuf::from(cfg.str("OUTPUT_DIR")?);

@@ -45,6 +45,13 @@ pub enum CliError {
     Sweep(#[from] SweepError),
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// Problems found before a run started (`dassl train`'s in-process validation).
+    #[error(transparent)]
+    Invalid(#[from] crate::validate::Problems),
+    /// The run's identity differs from the one its sweep planned (weights, data or config
+    /// files changed since): the sweep must plan again.
+    #[error("this run's identity is {actual}, but its sweep planned {planned}: a config file, the weights or the dataset split changed since the sweep started; run the sweep command again")]
+    IdentityChanged { planned: String, actual: String },
 }
 
 impl CliError {
@@ -52,6 +59,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Config(_) | CliError::Registry(_) | CliError::Usage(_) => 2,
+            CliError::Invalid(_) | CliError::IdentityChanged { .. } => 2,
             CliError::Engine(EngineError::Config(_) | EngineError::Registry(_)) => 2,
             CliError::Data(DataError::Config(_)) => 2,
             CliError::Sweep(e) => e.exit_code(),

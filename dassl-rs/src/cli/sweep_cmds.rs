@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -10,12 +10,11 @@ use clap::{Args, ValueEnum};
 use super::args::{Cli, Command};
 use super::CliError;
 use crate::config::setup_cfg;
-use crate::engine::TrainerEntry;
 use crate::errors::SweepError;
-use crate::registry::RegistryEntry;
 use crate::report::format::Columns;
 use crate::sweep::exec::{self, ExecCtx, Outcome};
 use crate::sweep::local::{self, Launch, LocalOptions};
+use crate::sweep::signals;
 use crate::sweep::slurm::{self, SlurmOptions};
 use crate::sweep::{self as sw, Manifest, Resolved, Resolver};
 
@@ -129,45 +128,31 @@ pub struct StatusArgs {
     pub output: PathBuf,
 }
 
-/// Resolves runs exactly as `dassl train` will: the same argument parser, `reset_cfg`
-/// and `setup_cfg`.
+/// Resolves and validates runs exactly as `dassl train` will: the same argument parser,
+/// `reset_cfg`, `setup_cfg` and in-process validation, giving the same identity.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CliResolver;
 
 impl Resolver for CliResolver {
-    fn resolve(&self, args: &[String]) -> Result<Resolved, String> {
+    fn resolve(&self, args: &[String], model_from_sweep: bool) -> Result<Resolved, Vec<String>> {
+        let one = |e: &dyn std::fmt::Display| vec![e.to_string()];
         let argv = std::iter::once("dassl".to_string()).chain(args.iter().cloned());
-        let cli = <Cli as clap::Parser>::try_parse_from(argv).map_err(|e| e.to_string())?;
+        let cli = <Cli as clap::Parser>::try_parse_from(argv).map_err(|e| one(&e))?;
         let Command::Train(t) = cli.command else {
-            return Err("not a train command".into());
+            return Err(vec!["not a train command".into()]);
         };
-        let cfg = setup_cfg(&super::commands::sources(&t.cfg)).map_err(|e| e.to_string())?;
-        let s = |k: &str| cfg.str(k).map(str::to_string).map_err(|e| e.to_string());
-        TrainerEntry::get(&s("TRAINER.NAME")?).map_err(|e| e.to_string())?;
+        let cfg = setup_cfg(&super::commands::sources(&t.cfg)).map_err(|e| one(&e))?;
+        let checked =
+            crate::validate::check_run(&cfg, &super::commands::run_flags(&t, model_from_sweep))
+                .map_err(|p| p.0)?;
+        let s = |k: &str| cfg.str(k).map(str::to_string).map_err(|e| one(&e));
         Ok(Resolved {
-            config_hash: cfg.run_hash(),
+            config_hash: checked.identity,
             dataset: s("DATASET.NAME")?,
             backbone: s("MODEL.BACKBONE.NAME")?,
-            max_epoch: cfg.int("OPTIM.MAX_EPOCH").map_err(|e| e.to_string())?,
+            max_epoch: cfg.int("OPTIM.MAX_EPOCH").map_err(|e| one(&e))?,
         })
     }
-}
-
-/// One stop flag per process, set by Ctrl-C (or SIGTERM); a second Ctrl-C leaves at once.
-fn stop_flag() -> Arc<AtomicBool> {
-    static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-    STOP.get_or_init(|| {
-        let flag = Arc::new(AtomicBool::new(false));
-        let f = flag.clone();
-        let _ = ctrlc::set_handler(move || {
-            if f.swap(true, Ordering::SeqCst) {
-                eprintln!("interrupted again: leaving now; runs still running finish on their own and keep their locks");
-                std::process::exit(130);
-            }
-        });
-        flag
-    })
-    .clone()
 }
 
 fn current_exe() -> Result<PathBuf, CliError> {
@@ -186,8 +171,10 @@ fn cwd() -> Result<PathBuf, CliError> {
 
 pub fn run(args: RunArgs) -> Result<(), CliError> {
     if let Some(m) = &args.manifest {
-        return run_one(&args, m);
+        let stop = signals::install(signals::Role::Wrapper);
+        return run_one(&args, m, stop);
     }
+    let stop = signals::install(signals::Role::Sweep);
     let spec = args
         .sweep
         .clone()
@@ -228,6 +215,9 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         ov.opts = opts;
     }
     let m = sw::prepare(&spec, &ov, &cwd, &CliResolver)?;
+    if stop.load(Ordering::SeqCst) {
+        return Err(SweepError::Interrupted { running: 0 }.into());
+    }
     if args.dry_run {
         println!("output: {}", m.output.display());
         print!("{}", sw::status::dry_run_text(&m));
@@ -235,12 +225,12 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     }
     m.write()?;
     match args.executor {
-        Executor::Local => run_local(&args, &m),
-        Executor::Slurm => run_slurm(&args, &m),
+        Executor::Local => run_local(&args, &m, stop),
+        Executor::Slurm => run_slurm(&args, &m, stop),
     }
 }
 
-fn run_local(args: &RunArgs, m: &Manifest) -> Result<(), CliError> {
+fn run_local(args: &RunArgs, m: &Manifest, stop: Arc<AtomicBool>) -> Result<(), CliError> {
     let env = std::env::var("CUDA_VISIBLE_DEVICES").ok();
     let visible = if env.is_none() {
         usize::try_from(tch::Cuda::device_count()).unwrap_or(0)
@@ -254,7 +244,7 @@ fn run_local(args: &RunArgs, m: &Manifest) -> Result<(), CliError> {
             retries: args.retries,
             run_program: args.run_program.clone(),
         },
-        stop: stop_flag(),
+        stop,
         interactive: !args.no_progress,
     };
     eprintln!(
@@ -271,8 +261,14 @@ fn run_local(args: &RunArgs, m: &Manifest) -> Result<(), CliError> {
         return Err(SweepError::Interrupted { running }.into());
     }
     if !summary.failed.is_empty() {
+        let recorded = sw::status::failures(m);
+        for f in &recorded {
+            eprintln!("failed: {f}");
+        }
         for (dir, cause) in &summary.failed {
-            eprintln!("failed: {dir}: {cause}");
+            if !recorded.iter().any(|f| &f.dir == dir) {
+                eprintln!("failed: {dir}: {cause}");
+            }
         }
         return Err(SweepError::RunsFailed {
             failed: summary.failed.len(),
@@ -284,7 +280,7 @@ fn run_local(args: &RunArgs, m: &Manifest) -> Result<(), CliError> {
     Ok(())
 }
 
-fn run_slurm(args: &RunArgs, m: &Manifest) -> Result<(), CliError> {
+fn run_slurm(args: &RunArgs, m: &Manifest, stop: Arc<AtomicBool>) -> Result<(), CliError> {
     let o = SlurmOptions {
         max_parallel: args.max_parallel,
         partition: args.partition.clone(),
@@ -313,7 +309,6 @@ fn run_slurm(args: &RunArgs, m: &Manifest) -> Result<(), CliError> {
     if !args.wait {
         return Ok(());
     }
-    let stop = stop_flag();
     let mut ids: Vec<String> = jobs.arrays.iter().map(|(id, _)| id.clone()).collect();
     ids.extend(jobs.report.clone());
     loop {
@@ -350,7 +345,7 @@ fn run_slurm(args: &RunArgs, m: &Manifest) -> Result<(), CliError> {
 }
 
 /// A wrapper process or Slurm task: one run of a manifest.
-fn run_one(args: &RunArgs, manifest: &Path) -> Result<(), CliError> {
+fn run_one(args: &RunArgs, manifest: &Path, stop: Arc<AtomicBool>) -> Result<(), CliError> {
     let m = Manifest::read(manifest)?;
     let index = match (args.index, &args.task_list, args.task_id) {
         (Some(i), _, _) => i,
@@ -374,7 +369,8 @@ fn run_one(args: &RunArgs, manifest: &Path) -> Result<(), CliError> {
     let ctx = ExecCtx {
         program,
         retries: args.retries,
-        stop: stop_flag(),
+        stop,
+        guard: Some(current_exe()?),
     };
     // Slurm tasks wait for a lock held elsewhere; local wrappers report it instead.
     let wait = args.task_list.is_some();
@@ -386,6 +382,15 @@ fn run_one(args: &RunArgs, manifest: &Path) -> Result<(), CliError> {
             Ok(())
         }
         Outcome::Done { .. } => Ok(()),
+        Outcome::Interrupted if signals::terminated() => {
+            // Slurm's preemption or time limit: put the task back in the queue; it resumes.
+            let requeued = slurm::requeue_this_task();
+            Err(SweepError::Exit {
+                code: exec::EXIT_TERMINATED as u8,
+                message: format!("{dir}: stopped by SIGTERM; {requeued}"),
+            }
+            .into())
+        }
         o => {
             let message = match &o {
                 Outcome::Failed { cause, .. } => format!("{dir}: {cause}"),
@@ -441,10 +446,31 @@ pub fn report(args: ReportArgs) -> Result<(), CliError> {
     if args.save {
         crate::report::save(&args.output, &rep)?;
     }
-    Ok(())
+    failed_runs(&args.output, true)
 }
 
 pub fn status(args: StatusArgs) -> Result<(), CliError> {
     print!("{}", sw::status::status_text(&args.output)?);
-    Ok(())
+    failed_runs(&args.output, false)
+}
+
+/// Exit 1 when runs of the output folder failed (printing each with `print`).
+fn failed_runs(output: &Path, print: bool) -> Result<(), CliError> {
+    let manifests = Manifest::read_all(output)?;
+    let total: usize = manifests.iter().map(|m| m.runs.len()).sum();
+    let failed: Vec<_> = manifests.iter().flat_map(sw::status::failures).collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    if print {
+        for f in &failed {
+            eprintln!("failed: {f}");
+        }
+    }
+    Err(SweepError::RunsFailed {
+        failed: failed.len(),
+        total,
+        output: output.to_path_buf(),
+    }
+    .into())
 }

@@ -5,13 +5,15 @@
 //! order, and freezes into an immutable [`Config`]. Every value remembers its
 //! [`Origin`] so errors can say which file line or option set it.
 
+pub mod content_hash;
 mod defaults;
+pub mod identity;
 pub mod literal;
 mod setup;
 pub mod value;
 mod yaml;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -61,6 +63,9 @@ impl fmt::Display for Origin {
 pub struct ConfigBuilder {
     root: Node,
     origins: BTreeMap<String, Origin>,
+    /// Every plugin that declared a key (several may declare one with the same default);
+    /// the run identity keeps a plugin's key only for that plugin's runs.
+    owners: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl ConfigBuilder {
@@ -69,6 +74,7 @@ impl ConfigBuilder {
         ConfigBuilder {
             root: Node::new(),
             origins: BTreeMap::new(),
+            owners: BTreeMap::new(),
         }
     }
 
@@ -95,6 +101,7 @@ impl ConfigBuilder {
         })?;
         if let Some(existing) = self.lookup(key) {
             if *existing == value {
+                self.record_owner(key, plugin);
                 return Ok(());
             }
             return Err(ConfigError::ConflictingDefault {
@@ -108,7 +115,20 @@ impl ConfigBuilder {
                     .unwrap_or_default(),
             });
         }
-        self.insert_new(key, value, Origin::Extension(plugin.to_string()))
+        self.insert_new(key, value, Origin::Extension(plugin.to_string()))?;
+        self.record_owner(key, plugin);
+        Ok(())
+    }
+
+    fn record_owner(&mut self, key: &str, plugin: &str) {
+        // A key Dassl's defaults hold belongs to the engine, whoever declares it again.
+        if matches!(self.origin_of(key), Some(Origin::Default)) {
+            return;
+        }
+        self.owners
+            .entry(key.to_string())
+            .or_default()
+            .insert(plugin.to_string());
     }
 
     fn insert_new(&mut self, key: &str, value: Value, origin: Origin) -> Result<(), ConfigError> {
@@ -259,6 +279,8 @@ impl ConfigBuilder {
         Config {
             root: self.root,
             origins: self.origins,
+            owners: self.owners,
+            identity: None,
         }
     }
 }
@@ -332,6 +354,9 @@ fn all_keys(root: &Node) -> Vec<String> {
 pub struct Config {
     root: Node,
     origins: BTreeMap<String, Origin>,
+    owners: BTreeMap<String, BTreeSet<String>>,
+    /// The run identity (config/identity.rs), attached once it is computed.
+    identity: Option<String>,
 }
 
 impl Config {
@@ -342,6 +367,44 @@ impl Config {
     /// Where the current value of `key` was set.
     pub fn origin(&self, key: &str) -> Option<&Origin> {
         self.origins.get(key)
+    }
+
+    /// The plugins that declared `key` (empty for Dassl's own keys).
+    pub fn owners(&self, key: &str) -> impl Iterator<Item = &str> {
+        self.owners
+            .get(key)
+            .into_iter()
+            .flat_map(|s| s.iter().map(String::as_str))
+    }
+
+    /// The same config with `key` set to `value` (origin: `origin`), for probes that
+    /// build a run's parts under changed settings; the key must exist.
+    pub fn with_value(
+        &self,
+        key: &str,
+        value: Value,
+        origin: Origin,
+    ) -> Result<Config, ConfigError> {
+        let mut c = self.clone();
+        let missing = || ConfigError::MissingKey {
+            key: key.to_string(),
+        };
+        let mut parts: Vec<&str> = key.split('.').collect();
+        let last = parts.pop().ok_or_else(missing)?;
+        let mut node = &mut c.root;
+        for p in parts {
+            match node.get_mut(p) {
+                Some(Value::Node(n)) => node = n,
+                _ => return Err(missing()),
+            }
+        }
+        match node.get_mut(last) {
+            Some(Value::Node(_)) | None => return Err(missing()),
+            Some(slot) => *slot = value,
+        }
+        c.origins.insert(key.to_string(), origin);
+        c.identity = None;
+        Ok(c)
     }
 
     fn require(&self, key: &str) -> Result<&Value, ConfigError> {

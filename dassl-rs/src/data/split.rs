@@ -418,6 +418,20 @@ pub fn split_trainval(
     Ok((train, val))
 }
 
+thread_local! {
+    static NO_WRITES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` (a dataset build) without writing a missing split file on this thread: a
+/// probe before the run (its identity) must see the split the run will make, without
+/// making it (the run that makes it draws its few-shot subsets from the same stream).
+pub fn without_writes<T>(f: impl FnOnce() -> T) -> T {
+    let was = NO_WRITES.with(|w| w.replace(true));
+    let out = f();
+    NO_WRITES.with(|w| w.set(was));
+    out
+}
+
 /// Reads the split file if present; otherwise runs `fallback` on the
 /// dataset's random stream and saves its result there, as CoOp does.
 pub fn load_or_create_split(
@@ -430,7 +444,9 @@ pub fn load_or_create_split(
         read_split(split_path, prefix)
     } else {
         let split = fallback(rng)?;
-        save_split(&split, split_path, prefix)?;
+        if !NO_WRITES.with(|w| w.get()) {
+            save_split(&split, split_path, prefix)?;
+        }
         Ok(split)
     }
 }

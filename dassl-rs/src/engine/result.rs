@@ -1,7 +1,7 @@
 //! `result.json`: what a finished run reports, beside Dassl's `log.txt`.
 //!
 //! The sweep runner counts a run as complete only when this file exists and its
-//! `config_hash` equals the hash of the run's resolved config, so a folder left by an
+//! `config_hash` equals the run's identity (config/identity.rs), so a folder left by an
 //! interrupted run or by a different config is never mistaken for a result.
 
 use std::path::Path;
@@ -13,17 +13,6 @@ use crate::evaluation::{EvalReport, PerClass};
 
 /// File name inside OUTPUT_DIR.
 pub const RESULT_FILE: &str = "result.json";
-
-/// Config keys that do not change what a run computes, left out of its hash: where
-/// things are (data root, output folder), and how many loader threads run (results do
-/// not depend on the thread count).
-pub const HASH_EXCLUDED_KEYS: &[&str] = &[
-    "OUTPUT_DIR",
-    "RESUME",
-    "DATASET.ROOT",
-    "DATALOADER.NUM_WORKERS",
-    "VERBOSE",
-];
 
 /// One finished run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,28 +94,6 @@ impl RunResult {
     }
 }
 
-impl Config {
-    /// SHA-256 of the resolved config without [`HASH_EXCLUDED_KEYS`]: the run's identity.
-    pub fn run_hash(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let mut text = String::new();
-        for key in self.keys() {
-            if HASH_EXCLUDED_KEYS.contains(&key.as_str()) {
-                continue;
-            }
-            if let Some(v) = self.get(&key) {
-                if !matches!(v, crate::config::Value::Node(_)) {
-                    text.push_str(&format!("{key}={}\n", v.repr()));
-                }
-            }
-        }
-        Sha256::digest(text.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,26 +103,6 @@ mod tests {
         let mut b = ConfigBuilder::dassl_defaults();
         b.merge_opts(opts).unwrap();
         b.freeze()
-    }
-
-    #[test]
-    fn hash_ignores_locations_but_not_what_is_computed() {
-        let base = cfg(&[]).run_hash();
-        assert_eq!(base.len(), 64);
-        assert_eq!(
-            cfg(&[
-                "OUTPUT_DIR",
-                "/elsewhere",
-                "DATASET.ROOT",
-                "/data",
-                "DATALOADER.NUM_WORKERS",
-                "1"
-            ])
-            .run_hash(),
-            base
-        );
-        assert_ne!(cfg(&["SEED", "2"]).run_hash(), base);
-        assert_ne!(cfg(&["OPTIM.LR", "0.002"]).run_hash(), base);
     }
 
     #[test]

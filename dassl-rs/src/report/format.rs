@@ -36,11 +36,13 @@ fn diff(ours: f64, paper: Option<f64>) -> String {
     }
 }
 
-/// One long CSV: `table,method,backbone,dataset,source,shots,metric,mean,std,n[,ci95][,paper,diff]`.
+/// One long CSV: `table,method,backbone,dataset,source,shots,metric,mean,std,n,expected[,ci95][,paper,diff]`
+/// (`expected`: runs planned for the cell; fewer complete runs than that is an incomplete cell).
 pub fn csv(rep: &Report, c: Columns) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec![
         "table", "method", "backbone", "dataset", "source", "shots", "metric", "mean", "std", "n",
+        "expected",
     ];
     if c.ci95 {
         header.push("ci95");
@@ -57,6 +59,7 @@ pub fn csv(rep: &Report, c: Columns) -> String {
                    shots: String,
                    metric: &str,
                    s: Stat,
+                   expected: usize,
                    paper: Option<f64>| {
         let mut r = vec![
             table.to_string(),
@@ -68,11 +71,8 @@ pub fn csv(rep: &Report, c: Columns) -> String {
             metric.to_string(),
             f2(s.mean),
             f2(s.std),
-            if s.n > 0 {
-                s.n.to_string()
-            } else {
-                String::new()
-            },
+            s.n.to_string(),
+            expected.to_string(),
         ];
         if c.ci95 {
             r.push(f2(s.ci95));
@@ -93,6 +93,7 @@ pub fn csv(rep: &Report, c: Columns) -> String {
             r.shots.to_string(),
             "accuracy",
             r.stat,
+            r.expected,
             r.paper,
         );
     }
@@ -112,6 +113,7 @@ pub fn csv(rep: &Report, c: Columns) -> String {
             a.shots.to_string(),
             "accuracy",
             s,
+            a.expected_datasets,
             a.paper,
         );
     }
@@ -119,7 +121,7 @@ pub fn csv(rep: &Report, c: Columns) -> String {
         let h = Stat {
             mean: b.harmonic,
             std: f64::NAN,
-            n: 0,
+            n: b.base.n.min(b.new.n),
             ci95: f64::NAN,
         };
         row(
@@ -131,6 +133,7 @@ pub fn csv(rep: &Report, c: Columns) -> String {
             String::new(),
             "base",
             b.base,
+            b.expected,
             b.paper.map(|p| p.0),
         );
         row(
@@ -142,6 +145,7 @@ pub fn csv(rep: &Report, c: Columns) -> String {
             String::new(),
             "new",
             b.new,
+            b.expected,
             b.paper.map(|p| p.1),
         );
         row(
@@ -153,6 +157,7 @@ pub fn csv(rep: &Report, c: Columns) -> String {
             String::new(),
             "harmonic",
             h,
+            b.expected,
             b.paper.map(|p| p.2),
         );
     }
@@ -166,6 +171,7 @@ pub fn csv(rep: &Report, c: Columns) -> String {
             String::new(),
             "accuracy",
             d.stat,
+            d.expected,
             d.paper,
         );
     }
@@ -184,6 +190,27 @@ fn md_table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
         let _ = writeln!(out, "| {} |", r.join(" | "));
     }
     out.push('\n');
+}
+
+/// Marks a cell with fewer complete runs than planned.
+pub const INCOMPLETE_MARK: &str = "*";
+
+/// `n`, or `n/expected*` for an incomplete cell.
+fn count(n: usize, expected: usize) -> String {
+    if n >= expected {
+        n.to_string()
+    } else {
+        format!("{n}/{expected}{INCOMPLETE_MARK}")
+    }
+}
+
+fn footnote(out: &mut String, any: bool) {
+    if any {
+        let _ = writeln!(
+            out,
+            "{INCOMPLETE_MARK} incomplete: fewer complete runs than planned (failed, running or not started; `dassl status` says which)\n"
+        );
+    }
 }
 
 fn pm(s: Stat, ci95: bool) -> String {
@@ -222,7 +249,7 @@ pub fn markdown(rep: &Report, c: Columns) -> String {
                     r.dataset.clone(),
                     r.shots.to_string(),
                     pm(r.stat, c.ci95),
-                    r.stat.n.to_string(),
+                    count(r.stat.n, r.expected),
                 ];
                 if c.paper {
                     v.extend([opt(r.paper), diff(r.stat.mean, r.paper)]);
@@ -231,8 +258,16 @@ pub fn markdown(rep: &Report, c: Columns) -> String {
             })
             .collect();
         md_table(&mut s, &h, &rows);
+        footnote(&mut s, rep.fewshot.iter().any(|r| !r.complete()));
         let _ = writeln!(s, "## Few-shot average over datasets\n");
-        let mut h = vec!["method", "backbone", "shots", "accuracy", "datasets"];
+        let mut h = vec![
+            "method",
+            "backbone",
+            "shots",
+            "accuracy",
+            "datasets",
+            "incomplete cells",
+        ];
         if c.paper {
             h.extend(["paper", "diff"]);
         }
@@ -245,7 +280,8 @@ pub fn markdown(rep: &Report, c: Columns) -> String {
                     a.backbone.clone(),
                     a.shots.to_string(),
                     f2(a.mean),
-                    a.datasets.to_string(),
+                    count(a.datasets, a.expected_datasets),
+                    a.incomplete.join(", "),
                 ];
                 if c.paper {
                     v.extend([opt(a.paper), diff(a.mean, a.paper)]);
@@ -275,7 +311,7 @@ pub fn markdown(rep: &Report, c: Columns) -> String {
                     pm(b.base, c.ci95),
                     pm(b.new, c.ci95),
                     f2(b.harmonic),
-                    b.base.n.min(b.new.n).to_string(),
+                    count(b.base.n.min(b.new.n), b.expected),
                 ];
                 if c.paper {
                     v.extend([
@@ -289,6 +325,12 @@ pub fn markdown(rep: &Report, c: Columns) -> String {
             })
             .collect();
         md_table(&mut s, &h, &rows);
+        footnote(
+            &mut s,
+            rep.base2new
+                .iter()
+                .any(|b| b.base.n.min(b.new.n) < b.expected),
+        );
     }
     if !rep.dg.is_empty() {
         let _ = writeln!(s, "## Domain generalization (%), {spread} over seeds\n");
@@ -306,7 +348,7 @@ pub fn markdown(rep: &Report, c: Columns) -> String {
                     d.source.clone(),
                     d.target.clone(),
                     pm(d.stat, c.ci95),
-                    d.stat.n.to_string(),
+                    count(d.stat.n, d.expected),
                 ];
                 if c.paper {
                     v.extend([opt(d.paper), diff(d.stat.mean, d.paper)]);
@@ -315,6 +357,7 @@ pub fn markdown(rep: &Report, c: Columns) -> String {
             })
             .collect();
         md_table(&mut s, &h, &rows);
+        footnote(&mut s, rep.dg.iter().any(|d| d.stat.n < d.expected));
     }
     if s.is_empty() {
         s.push_str("No complete runs yet.\n");

@@ -21,7 +21,8 @@ use crate::errors::ReportError;
 use crate::sweep::{Manifest, Role};
 pub use paper::Paper;
 
-/// One complete run, as the tables need it.
+/// One planned run, as the tables need it; `accuracy` is `None` until it is complete, so
+/// a cell knows how many runs it was planned with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     pub label: String,
@@ -32,11 +33,11 @@ pub struct Record {
     pub role: Role,
     /// The dataset the evaluated model was trained on (dg and base2new evaluations).
     pub source: Option<String>,
-    pub accuracy: f64,
+    pub accuracy: Option<f64>,
 }
 
-/// Every complete run of every manifest in `output` (a run listed by two manifests
-/// counts once).
+/// Every planned run of every manifest in `output` (a run listed by two manifests counts
+/// once), with the accuracy of those that are complete.
 pub fn collect(output: &Path) -> Result<Vec<Record>, ReportError> {
     let manifests = Manifest::read_all(output).map_err(|e| ReportError::BadFile {
         path: output.into(),
@@ -57,13 +58,12 @@ pub fn collect(output: &Path) -> Result<Vec<Record>, ReportError> {
             .map(|r| r.meta.dataset.clone());
         for r in &m.runs {
             // Read the folder beside the manifest, so a moved output folder still reports.
-            let dir = output.join(&r.dir);
-            let Some(res) = RunResult::read(&dir) else {
-                continue;
-            };
-            if res.config_hash != r.config_hash || !seen.insert((r.dir.clone(), r.key.clone())) {
+            if !seen.insert((r.dir.clone(), r.key.clone())) {
                 continue;
             }
+            let accuracy = RunResult::read(&output.join(&r.dir))
+                .filter(|res| res.config_hash == r.config_hash)
+                .map(|res| res.accuracy);
             let source = r.meta.source.clone().or_else(|| {
                 if r.meta.role == Role::Target {
                     dg_source.clone()
@@ -79,7 +79,7 @@ pub fn collect(output: &Path) -> Result<Vec<Record>, ReportError> {
                 seed: r.meta.seed,
                 role: r.meta.role,
                 source,
-                accuracy: res.accuracy,
+                accuracy,
             });
         }
     }
@@ -133,17 +133,31 @@ pub struct Row {
     pub dataset: String,
     pub shots: i64,
     pub stat: Stat,
+    /// Runs the sweeps planned for this cell (`stat.n` of them are complete).
+    pub expected: usize,
     pub paper: Option<f64>,
 }
 
-/// The mean over datasets of a (variant, backbone, shots); `datasets` counted.
+impl Row {
+    pub fn complete(&self) -> bool {
+        self.stat.n >= self.expected
+    }
+}
+
+/// The mean over datasets of a (variant, backbone, shots), over the datasets with at
+/// least one complete run; `incomplete` names the cells with fewer runs than planned.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AvgRow {
     pub method: String,
     pub backbone: String,
     pub shots: i64,
     pub mean: f64,
+    /// Datasets averaged (with at least one complete run).
     pub datasets: usize,
+    /// Datasets planned.
+    pub expected_datasets: usize,
+    /// `Dataset n/expected` of each incomplete cell.
+    pub incomplete: Vec<String>,
     pub paper: Option<f64>,
 }
 
@@ -155,6 +169,8 @@ pub struct B2nRow {
     pub dataset: String,
     pub base: Stat,
     pub new: Stat,
+    /// Runs planned per phase (base and new each).
+    pub expected: usize,
     pub harmonic: f64,
     /// Published (base, new, H).
     pub paper: Option<(f64, f64, f64)>,
@@ -168,6 +184,8 @@ pub struct DgRow {
     /// A target dataset, the source itself, or `Average` (over the targets only).
     pub target: String,
     pub stat: Stat,
+    /// Runs planned for this cell.
+    pub expected: usize,
     pub paper: Option<f64>,
 }
 
@@ -181,24 +199,28 @@ pub struct Report {
 }
 
 type Key4 = (String, String, String, i64);
+type Key4s = (String, String, String, String);
+/// Complete runs' accuracies and the number of runs planned.
+type Cell = (Vec<f64>, usize);
 type Key3 = (String, String, String);
 
 pub fn build(records: &[Record], paper: &Paper) -> Report {
     let mut rep = Report::default();
     // Few-shot rows.
-    let mut cells: BTreeMap<Key4, Vec<f64>> = BTreeMap::new();
+    let mut cells: BTreeMap<Key4, Cell> = BTreeMap::new();
     for r in records.iter().filter(|r| r.role == Role::Fewshot) {
-        cells
+        let c = cells
             .entry((
                 r.label.clone(),
                 r.backbone.clone(),
                 r.dataset.clone(),
                 r.shots,
             ))
-            .or_default()
-            .push(r.accuracy);
+            .or_default();
+        c.0.extend(r.accuracy);
+        c.1 += 1;
     }
-    for ((method, backbone, dataset, shots), v) in &cells {
+    for ((method, backbone, dataset, shots), (v, expected)) in &cells {
         let paper = paper.fewshot(method, backbone, dataset, *shots);
         rep.fewshot.push(Row {
             method: method.clone(),
@@ -206,6 +228,7 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
             dataset: dataset.clone(),
             shots: *shots,
             stat: stat(v),
+            expected: *expected,
             paper,
         });
     }
@@ -224,11 +247,18 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
             .push(r);
     }
     for ((method, backbone, shots), rows) in avg {
-        let means: Vec<f64> = rows.iter().map(|r| r.stat.mean).collect();
-        let paper_vals: Option<Vec<f64>> = rows.iter().map(|r| r.paper).collect();
+        let done: Vec<&&Row> = rows.iter().filter(|r| r.stat.n > 0).collect();
+        let means: Vec<f64> = done.iter().map(|r| r.stat.mean).collect();
+        let paper_vals: Option<Vec<f64>> = done.iter().map(|r| r.paper).collect();
         rep.fewshot_average.push(AvgRow {
             mean: stat(&means).mean,
-            datasets: rows.len(),
+            datasets: done.len(),
+            expected_datasets: rows.len(),
+            incomplete: rows
+                .iter()
+                .filter(|r| !r.complete())
+                .map(|r| format!("{} {}/{}", r.dataset, r.stat.n, r.expected))
+                .collect(),
             paper: paper_vals.map(|p| stat(&p).mean),
             method,
             backbone,
@@ -236,7 +266,7 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
         });
     }
     // Base to new.
-    let mut b2n: BTreeMap<Key3, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut b2n: BTreeMap<Key3, (Vec<f64>, Vec<f64>, usize)> = BTreeMap::new();
     for r in records
         .iter()
         .filter(|r| matches!(r.role, Role::Base | Role::New))
@@ -245,13 +275,14 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
             .entry((r.label.clone(), r.backbone.clone(), r.dataset.clone()))
             .or_default();
         if r.role == Role::Base {
-            e.0.push(r.accuracy)
+            e.0.extend(r.accuracy);
+            e.2 += 1;
         } else {
-            e.1.push(r.accuracy)
+            e.1.extend(r.accuracy)
         }
     }
     let mut per_method: BTreeMap<(String, String), Vec<(f64, f64)>> = BTreeMap::new();
-    for ((method, backbone, dataset), (b, n)) in &b2n {
+    for ((method, backbone, dataset), (b, n, expected)) in &b2n {
         let (bs, ns) = (stat(b), stat(n));
         if bs.n > 0 && ns.n > 0 {
             per_method
@@ -266,6 +297,7 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
             harmonic: harmonic(bs.mean, ns.mean),
             base: bs,
             new: ns,
+            expected: *expected,
             paper: paper.base2new(method, backbone, dataset),
         });
     }
@@ -275,7 +307,12 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
         }
         let b = stat(&pairs.iter().map(|p| p.0).collect::<Vec<_>>());
         let n = stat(&pairs.iter().map(|p| p.1).collect::<Vec<_>>());
+        let expected = b2n
+            .keys()
+            .filter(|(m, bb, _)| *m == method && *bb == backbone)
+            .count();
         rep.base2new.push(B2nRow {
+            expected,
             harmonic: harmonic(b.mean, n.mean),
             base: Stat {
                 std: f64::NAN,
@@ -294,7 +331,8 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
         });
     }
     // Domain generalization.
-    let mut dg: BTreeMap<(String, String, String, String), Vec<f64>> = BTreeMap::new();
+    // (method, backbone, source, target) -> (accuracies, runs planned)
+    let mut dg: BTreeMap<Key4s, Cell> = BTreeMap::new();
     for r in records
         .iter()
         .filter(|r| matches!(r.role, Role::Source | Role::Target))
@@ -304,19 +342,27 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
         } else {
             r.source.clone().unwrap_or_default()
         };
-        dg.entry((
-            r.label.clone(),
-            r.backbone.clone(),
-            source,
-            r.dataset.clone(),
-        ))
-        .or_default()
-        .push(r.accuracy);
+        let e = dg
+            .entry((
+                r.label.clone(),
+                r.backbone.clone(),
+                source,
+                r.dataset.clone(),
+            ))
+            .or_default();
+        e.0.extend(r.accuracy);
+        e.1 += 1;
     }
     let mut targets: BTreeMap<(String, String, String), Vec<f64>> = BTreeMap::new();
-    for ((method, backbone, source, target), v) in &dg {
+    let mut target_cells: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    for ((method, backbone, source, target), (v, expected)) in &dg {
         let s = stat(v);
         if target != source {
+            *target_cells
+                .entry((method.clone(), backbone.clone(), source.clone()))
+                .or_default() += 1;
+        }
+        if target != source && s.n > 0 {
             targets
                 .entry((method.clone(), backbone.clone(), source.clone()))
                 .or_default()
@@ -329,6 +375,7 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
             source: source.clone(),
             target: target.clone(),
             stat: s,
+            expected: *expected,
         });
     }
     for ((method, backbone, source), means) in targets {
@@ -336,7 +383,12 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
             continue;
         }
         let s = stat(&means);
+        let expected = target_cells
+            .get(&(method.clone(), backbone.clone(), source.clone()))
+            .copied()
+            .unwrap_or(means.len());
         rep.dg.push(DgRow {
+            expected,
             paper: paper.dg(&method, &backbone, &source, "Average"),
             stat: Stat {
                 std: f64::NAN,

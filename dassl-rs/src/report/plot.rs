@@ -77,7 +77,7 @@ fn x_pos(shots: i64) -> f64 {
 
 /// Lays out the curves; `None` when the report has no few-shot rows.
 pub fn figure(rep: &Report) -> Option<Figure> {
-    if rep.fewshot.is_empty() {
+    if !rep.fewshot.iter().any(|r| r.stat.n > 0) {
         return None;
     }
     let multi_backbone = rep
@@ -97,7 +97,8 @@ pub fn figure(rep: &Report) -> Option<Figure> {
     // panel -> series -> points
     let mut panels: BTreeMap<String, BTreeMap<String, Vec<(i64, f64)>>> = BTreeMap::new();
     let mut series: Vec<String> = Vec::new();
-    for r in &rep.fewshot {
+    // Cells without a complete run have no point to draw.
+    for r in rep.fewshot.iter().filter(|r| r.stat.n > 0) {
         let s = series_name(&r.method, &r.backbone);
         if !series.contains(&s) {
             series.push(s.clone());
@@ -113,7 +114,7 @@ pub fn figure(rep: &Report) -> Option<Figure> {
     order.extend(panels.keys().cloned());
     if panels.len() > 1 {
         let avg = panels.entry("Average".into()).or_default();
-        for a in &rep.fewshot_average {
+        for a in rep.fewshot_average.iter().filter(|a| a.datasets > 0) {
             avg.entry(series_name(&a.method, &a.backbone))
                 .or_default()
                 .push((a.shots, a.mean));

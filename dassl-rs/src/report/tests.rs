@@ -18,7 +18,7 @@ fn rec(label: &str, dataset: &str, shots: i64, seed: i64, role: Role, acc: f64) 
         } else {
             None
         },
-        accuracy: acc,
+        accuracy: Some(acc),
     }
 }
 
@@ -318,9 +318,36 @@ fn collect_reads_only_results_matching_their_manifest() {
     write("a/seed1", "h1", 60.0);
     write("a/seed2", "stale", 10.0);
     let recs = collect(&out).unwrap();
-    assert_eq!(recs.len(), 1);
-    assert_eq!(recs[0].accuracy, 60.0);
-    save(&out, &build(&recs, &Paper::default())).unwrap();
+    assert_eq!(recs.len(), 3, "every planned run");
+    let done: Vec<Option<f64>> = recs.iter().map(|r| r.accuracy).collect();
+    assert_eq!(
+        done,
+        [Some(60.0), None, None],
+        "a stale result is not a result"
+    );
+    let rep = build(&recs, &Paper::default());
+    // One of three seeds: the cell says so, and so does the average row.
+    assert_eq!((rep.fewshot[0].stat.n, rep.fewshot[0].expected), (1, 3));
+    assert_eq!(
+        rep.fewshot_average[0].incomplete,
+        ["DescribableTextures 1/3"]
+    );
+    let md = markdown(&rep, Columns::default());
+    assert!(
+        md.contains("| CoOp_end | RN50 | DescribableTextures | 16 | 60.00 ± 0.00 | 1/3* |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| CoOp_end | RN50 | 16 | 60.00 | 1 | DescribableTextures 1/3 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("* incomplete: fewer complete runs than planned"),
+        "{md}"
+    );
+    assert!(csv(&rep, Columns::default())
+        .contains("fewshot,CoOp_end,RN50,DescribableTextures,,16,accuracy,60.00,0.00,1,3\n"));
+    save(&out, &rep).unwrap();
     for f in ["summary.md", "summary.csv", "summary.json", "fewshot.svg"] {
         assert!(out.join("reports").join(f).exists(), "{f}");
     }

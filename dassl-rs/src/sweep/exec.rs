@@ -21,12 +21,18 @@ pub struct ExecCtx {
     pub retries: u32,
     /// Set by Ctrl-C: no new attempt starts, the running one is asked to stop.
     pub stop: Arc<AtomicBool>,
+    /// In a process that runs one run (a wrapper or Slurm task): this dassl executable,
+    /// through which the run is started (`dassl guard`), so the run holds the run's lock
+    /// too and dies with this process. `None` when runs share the process (tests).
+    pub guard: Option<std::path::PathBuf>,
 }
 
 /// Exit status of a wrapper whose run is locked by another process.
 pub const EXIT_BUSY: i32 = 75;
 /// Exit status after an interrupt (128 + SIGINT, as shells report it).
 pub const EXIT_INTERRUPTED: i32 = 130;
+/// Exit status of a wrapper stopped by SIGTERM (128 + SIGTERM): its run resumes later.
+pub const EXIT_TERMINATED: i32 = 143;
 
 /// How one run ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +76,7 @@ pub fn execute(
 ) -> Result<Outcome, SweepError> {
     let run = &m.runs[index];
     let out = &m.output;
-    let _lock = if wait_for_lock {
+    let lock = if wait_for_lock {
         RunLock::acquire(out, &run.key)?
     } else {
         match RunLock::try_acquire(out, &run.key)? {
@@ -78,6 +84,10 @@ pub fn execute(
             None => return Ok(Outcome::Busy),
         }
     };
+    if ctx.guard.is_some() {
+        // The run inherits the lock: it stays held until the run itself has ended.
+        lock.share_with_children()?;
+    }
     if is_complete(out, run) {
         return Ok(Outcome::Done {
             skipped: true,
@@ -127,12 +137,17 @@ pub fn execute(
         let secs = t0.elapsed().as_secs_f64();
         let code = status.code();
         if ctx.stop.load(Ordering::SeqCst) && !status.success() {
+            let why = if super::signals::terminated() {
+                "stopped by SIGTERM (preempted or out of time): resumes when started again"
+            } else {
+                "interrupted"
+            };
             record(
                 out,
                 &run.key,
                 RunStatus::Interrupted,
                 attempt,
-                Some("interrupted".into()),
+                Some(why.into()),
                 code,
                 true,
                 device,
@@ -269,7 +284,15 @@ fn run_once(
         run.args.join(" ")
     )
     .map_err(io)?;
-    let mut cmd = Command::new(&ctx.program);
+    let mut cmd = match &ctx.guard {
+        Some(exe) => {
+            let mut c = Command::new(exe);
+            c.args(["guard", "--parent", &std::process::id().to_string(), "--"])
+                .arg(&ctx.program);
+            c
+        }
+        None => Command::new(&ctx.program),
+    };
     cmd.args(&run.args)
         .current_dir(&m.cwd)
         .env("DASSL_RUN_CONFIG_HASH", &run.config_hash)
@@ -281,7 +304,13 @@ fn run_once(
         cmd.env("CUDA_VISIBLE_DEVICES", if d == "cpu" { "" } else { d });
     }
     let status = match cmd.spawn() {
-        Ok(child) => wait_interruptible(child, &ctx.stop).map_err(io)?,
+        Ok(child) => {
+            let pid = child.id();
+            super::signals::register_group(pid);
+            let status = wait_interruptible(child, &ctx.stop);
+            super::signals::unregister_group(pid);
+            status.map_err(io)?
+        }
         Err(e) => {
             writeln!(f, "cannot start {}: {e}", ctx.program.display()).map_err(io)?;
             return Err(SweepError::Io {
@@ -301,33 +330,52 @@ fn run_once(
     Ok((status, tail))
 }
 
-/// Waits for `child`; after `stop` is set it forwards SIGINT once (the run saves nothing
-/// half-way: it resumes from its last checkpoint) and kills it if it is still there
-/// after a grace period.
+/// Waits for `child`; after `stop` is set it forwards the stop signal once (SIGINT, or
+/// SIGTERM after a SIGTERM) and waits for the child to stop on its own: a second Ctrl-C is
+/// what stops everything at once (see [`super::signals`]).
 pub fn wait_interruptible(mut child: Child, stop: &AtomicBool) -> std::io::Result<ExitStatus> {
-    let mut interrupted_at: Option<Instant> = None;
+    let mut forwarded = false;
     loop {
         if let Some(s) = child.try_wait()? {
             return Ok(s);
         }
-        if stop.load(Ordering::SeqCst) {
-            match interrupted_at {
-                None => {
-                    // The terminal already sent SIGINT to the whole group when Ctrl-C was
-                    // typed; this covers `kill -INT <sweep>` alone.
-                    let _ = Command::new("kill")
-                        .args(["-INT", &child.id().to_string()])
-                        .stderr(Stdio::null())
-                        .status();
-                    interrupted_at = Some(Instant::now());
-                }
-                Some(t) if t.elapsed() > Duration::from_secs(30) => {
-                    let _ = child.kill();
-                }
-                _ => {}
-            }
+        if stop.load(Ordering::SeqCst) && !forwarded {
+            forwarded = true;
+            super::signals::signal_child(child.id(), super::signals::forward_signal());
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `dassl guard --parent P -- PROGRAM ARGS`: becomes the run (exec) after asking the
+/// kernel to kill it when its wrapper dies (PR_SET_PDEATHSIG), so no run outlives the
+/// wrapper that holds its lock. Returns only on failure.
+pub fn guard_exec(parent: u32, command: &[std::ffi::OsString]) -> SweepError {
+    use std::os::unix::process::CommandExt;
+    let Some((program, args)) = command.split_first() else {
+        return SweepError::Usage("guard: no program given".into());
+    };
+    if let Err(e) = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL) {
+        return SweepError::Io {
+            path: "prctl(PR_SET_PDEATHSIG)".into(),
+            source: std::io::Error::from(e),
+        };
+    }
+    // The wrapper may have died before the request took effect.
+    if nix::unistd::getppid().as_raw() as u32 != parent {
+        return SweepError::Exit {
+            code: 137,
+            message: "guard: the run's wrapper is gone; not starting the run".into(),
+        };
+    }
+    // Its own process group, as a terminal gives a job: a forwarded signal reaches the
+    // run and whatever it started.
+    let _ = nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0));
+    super::signals::unblock_for_child();
+    let e = Command::new(program).args(args).exec();
+    SweepError::Io {
+        path: program.into(),
+        source: e,
     }
 }
 

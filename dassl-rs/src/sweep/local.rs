@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::exec::{self, ExecCtx, Outcome, EXIT_BUSY, EXIT_INTERRUPTED};
+use super::exec::{self, ExecCtx, Outcome, EXIT_BUSY, EXIT_INTERRUPTED, EXIT_TERMINATED};
 use super::manifest::{is_complete, read_state, Manifest, RunLock};
 use super::progress::{current_epoch, Progress};
 use crate::errors::SweepError;
@@ -265,16 +265,28 @@ fn wrapper(
     if let Some(p) = run_program {
         cmd.arg("--run-program").arg(p);
     }
+    // Its own process group: a terminal's Ctrl-C reaches the sweep alone, which forwards
+    // exactly one SIGINT (see sweep::signals).
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
     let child = cmd.spawn().map_err(|source| SweepError::Io {
         path: exe.into(),
         source,
     })?;
     let pid = child.id();
-    let status = exec::wait_interruptible(child, stop).map_err(|source| SweepError::Io {
+    super::signals::register_group(pid);
+    let status = exec::wait_interruptible(child, stop);
+    super::signals::unregister_group(pid);
+    let status = status.map_err(|source| SweepError::Io {
         path: exe.into(),
         source,
     })?;
     let run = &m.runs[i];
+    if status.code().is_none() {
+        // The wrapper was killed: its run dies with it (PR_SET_PDEATHSIG) and holds the
+        // run's lock until it has; the device slot is free only then.
+        wait_for_unlock(m, i);
+    }
     Ok(match status.code() {
         Some(0) if is_complete(&m.output, run) => {
             // The wrapper records its own pid when it ran the run; otherwise the run was
@@ -286,7 +298,7 @@ fn wrapper(
             }
         }
         Some(EXIT_BUSY) => Outcome::Busy,
-        Some(EXIT_INTERRUPTED) => Outcome::Interrupted,
+        Some(EXIT_INTERRUPTED | EXIT_TERMINATED) => Outcome::Interrupted,
         _ if stop.load(Ordering::SeqCst) => Outcome::Interrupted,
         code => {
             let st = read_state(&m.output, &run.key);
@@ -300,6 +312,14 @@ fn wrapper(
             }
         }
     })
+}
+
+/// Waits (at most a minute) until no process holds run `i`'s lock.
+fn wait_for_unlock(m: &Manifest, i: usize) {
+    let t0 = Instant::now();
+    while RunLock::is_held(&m.output, &m.runs[i].key) && t0.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[cfg(test)]

@@ -222,6 +222,17 @@ impl RunLock {
         Ok(RunLock { _file: file })
     }
 
+    /// Lets the next child process inherit the lock (its descriptor survives exec), so
+    /// the lock is released only when this process and that child have both ended.
+    pub fn share_with_children(&self) -> Result<(), SweepError> {
+        use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+        fcntl(&self._file, FcntlArg::F_SETFD(FdFlag::empty())).map_err(|e| SweepError::Io {
+            path: "run lock".into(),
+            source: std::io::Error::from(e),
+        })?;
+        Ok(())
+    }
+
     /// Whether some process holds the lock now (for `dassl status`).
     /// Never creates anything, so a dry run writes nothing.
     pub fn is_held(output: &Path, key: &str) -> bool {

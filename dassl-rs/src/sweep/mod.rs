@@ -9,6 +9,7 @@ pub mod local;
 pub mod manifest;
 pub mod plan;
 pub mod progress;
+pub mod signals;
 pub mod slurm;
 pub mod spec;
 pub mod status;

@@ -17,7 +17,7 @@ use crate::registry::RegistryEntry;
 /// What a run's resolved config says, as `dassl train` would resolve it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resolved {
-    /// `Config::run_hash()`: `result.json` must carry the same one.
+    /// The run identity (config/identity.rs): `result.json` must carry the same one.
     pub config_hash: String,
     /// DATASET.NAME (report rows use it, as the published tables do).
     pub dataset: String,
@@ -27,11 +27,75 @@ pub struct Resolved {
     pub max_epoch: i64,
 }
 
-/// Resolves a run's `train ...` arguments into its config without starting it. The CLI's
-/// resolver calls `setup_cfg` exactly as the run will; tests use stand-ins.
+/// Resolves and validates a run's `train ...` arguments without starting it. The CLI's
+/// resolver calls `setup_cfg` and the validation exactly as the run will; tests use
+/// stand-ins.
 pub trait Resolver {
-    /// `Err` carries the message the run would fail with (a config error, exit 2).
-    fn resolve(&self, args: &[String]) -> Result<Resolved, String>;
+    /// `model_from_sweep`: the run evaluates a model an earlier run of the sweep makes, so
+    /// its `--model-dir` need not exist yet. `Err` lists every problem the run would stop
+    /// on (each exits 2 in `dassl train`).
+    fn resolve(&self, args: &[String], model_from_sweep: bool) -> Result<Resolved, Vec<String>>;
+}
+
+/// The runs of a sweep that cannot start, and why (every problem of every run).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlanProblems {
+    /// (run folder, problems), in plan order.
+    pub runs: Vec<(String, Vec<String>)>,
+    /// Runs planned in all (including those with problems).
+    pub planned: usize,
+    /// Evaluation runs not checked because the run whose model they evaluate has problems.
+    pub unchecked: usize,
+}
+
+impl std::fmt::Display for PlanProblems {
+    /// Each distinct problem once, with the runs it affects (a missing dataset is one
+    /// line, not one per seed).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut order: Vec<&str> = Vec::new();
+        let mut by: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+        for (dir, ps) in &self.runs {
+            for p in ps {
+                let e = by.entry(p.as_str()).or_default();
+                if e.is_empty() {
+                    order.push(p);
+                }
+                e.push(dir);
+            }
+        }
+        write!(
+            f,
+            "{} of {} runs cannot start ({} distinct problem{}); nothing was started or written:",
+            self.runs.len(),
+            self.planned,
+            order.len(),
+            if order.len() == 1 { "" } else { "s" }
+        )?;
+        for p in order {
+            let dirs = &by[p];
+            let shown: Vec<&str> = dirs.iter().take(3).copied().collect();
+            let more = if dirs.len() > 3 {
+                format!(" and {} more", dirs.len() - 3)
+            } else {
+                String::new()
+            };
+            write!(
+                f,
+                "\n  - {}\n    (run{} {}{more})",
+                p.replace('\n', "\n    "),
+                if dirs.len() == 1 { "" } else { "s" },
+                shown.join(", ")
+            )?;
+        }
+        if self.unchecked > 0 {
+            write!(
+                f,
+                "\n  ({} evaluation runs of those models were not checked)",
+                self.unchecked
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Which part of a protocol a run is.
@@ -258,6 +322,9 @@ fn tag(variant: &[(String, String)]) -> String {
         .join("_")
 }
 
+/// `Draft::eval` of an evaluation whose model's run has problems (it cannot be planned).
+const UNPLANNED_MODEL: usize = usize::MAX - 1;
+
 /// A run before it is resolved.
 struct Draft {
     dir: String,
@@ -281,10 +348,24 @@ pub fn expand(input: &PlanInput<'_>, resolver: &dyn Resolver) -> Result<Vec<RunP
     let path = input.spec_path;
     let mut runs: Vec<RunPlan> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
-    let mut push = |runs: &mut Vec<RunPlan>, d: Draft| -> Result<usize, SweepError> {
-        let plan = resolve_draft(input, resolver, d, runs)?;
+    let mut problems = PlanProblems::default();
+    let mut push = |runs: &mut Vec<RunPlan>, d: Draft| -> Result<Option<usize>, SweepError> {
+        if d.eval == Some(UNPLANNED_MODEL) {
+            // Evaluates a model whose run has problems: cannot be planned.
+            problems.unchecked += 1;
+            return Ok(None);
+        }
+        problems.planned += 1;
+        let dir = d.dir.clone();
+        let plan = match resolve_draft(input, resolver, d, runs) {
+            Ok(p) => p,
+            Err(ps) => {
+                problems.runs.push((dir, ps));
+                return Ok(None);
+            }
+        };
         if let Some(i) = runs.iter().position(|r| r.key == plan.key) {
-            return Ok(i);
+            return Ok(Some(i));
         }
         if !seen.insert(plan.dir.clone()) {
             return Err(SweepError::Spec {
@@ -293,7 +374,7 @@ pub fn expand(input: &PlanInput<'_>, resolver: &dyn Resolver) -> Result<Vec<RunP
             });
         }
         runs.push(plan);
-        Ok(runs.len() - 1)
+        Ok(Some(runs.len() - 1))
     };
     let mut global_opts = opts_list(&spec.opts, path, "opts")?;
     let mut extra = input.extra_opts.chunks(2);
@@ -498,7 +579,11 @@ pub fn expand(input: &PlanInput<'_>, resolver: &dyn Resolver) -> Result<Vec<RunP
                                     &cfg,
                                     &[("DATASET.SUBSAMPLE_CLASSES", "new")],
                                 );
-                                n.eval = Some(if tr.eval_only { usize::MAX } else { bi });
+                                n.eval = Some(if tr.eval_only {
+                                    usize::MAX
+                                } else {
+                                    bi.unwrap_or(UNPLANNED_MODEL)
+                                });
                                 push(&mut runs, n)?;
                             }
                         }
@@ -543,7 +628,11 @@ pub fn expand(input: &PlanInput<'_>, resolver: &dyn Resolver) -> Result<Vec<RunP
                             let si = push(&mut runs, s)?;
                             for tg in &spec.targets {
                                 let mut d = mk(tg, k, seed, Role::Target, dir(tg, true), &cfg, &[]);
-                                d.eval = Some(if tr.eval_only { usize::MAX } else { si });
+                                d.eval = Some(if tr.eval_only {
+                                    usize::MAX
+                                } else {
+                                    si.unwrap_or(UNPLANNED_MODEL)
+                                });
                                 push(&mut runs, d)?;
                             }
                         }
@@ -551,6 +640,9 @@ pub fn expand(input: &PlanInput<'_>, resolver: &dyn Resolver) -> Result<Vec<RunP
                 }
             }
         }
+    }
+    if !problems.runs.is_empty() {
+        return Err(SweepError::Invalid(problems));
     }
     // Fill in the evaluated model's dataset.
     for i in 0..runs.len() {
@@ -567,7 +659,7 @@ fn resolve_draft(
     resolver: &dyn Resolver,
     d: Draft,
     runs: &[RunPlan],
-) -> Result<RunPlan, SweepError> {
+) -> Result<RunPlan, Vec<String>> {
     let spec = input.spec;
     let out_dir = input.output.join(&d.dir);
     let mut args: Vec<String> = vec!["train".into(), "--root".into(), input.root.clone()];
@@ -618,12 +710,7 @@ fn resolve_draft(
         args.push(k);
         args.push(v);
     }
-    let r = resolver
-        .resolve(&args)
-        .map_err(|reason| SweepError::Resolve {
-            dir: d.dir.clone(),
-            reason,
-        })?;
+    let r = resolver.resolve(&args, after.is_some())?;
     let key: String = Sha256::digest(format!("{}\n{eval_sig}", r.config_hash).as_bytes())
         .iter()
         .take(8)

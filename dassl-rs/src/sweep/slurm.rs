@@ -73,7 +73,7 @@ pub fn task_script(m: &Manifest, o: &SlurmOptions, task_list: &Path) -> String {
         ));
     }
     format!(
-        "#!/bin/bash\n#SBATCH --job-name=dassl-{}\n#SBATCH --output={}/%A_%a.out\n# Written by dassl run --executor slurm: task i runs manifest run <line i of the task list>.\ncd {} || exit 2\n{cmd}\n",
+        "#!/bin/bash\n#SBATCH --job-name=dassl-{}\n#SBATCH --output={}/%A_%a.out\n#SBATCH --open-mode=append\n#SBATCH --requeue\n# Written by dassl run --executor slurm: task i runs manifest run <line i of the task list>;\n# a task stopped by SIGTERM (preemption, time limit) asks to be requeued and resumes.\ncd {} || exit 2\n{cmd}\n",
         m.name,
         logs.display(),
         sh_quote(&m.cwd.display().to_string()),
@@ -221,6 +221,28 @@ pub fn submit(m: &Manifest, o: &SlurmOptions) -> Result<Jobs, SweepError> {
         }
     })?;
     Ok(jobs)
+}
+
+/// `scontrol requeue <array job>_<task>` for the Slurm array task this process runs in;
+/// says what happened.
+pub fn requeue_this_task() -> String {
+    let (Ok(job), Ok(task)) = (
+        std::env::var("SLURM_ARRAY_JOB_ID"),
+        std::env::var("SLURM_ARRAY_TASK_ID"),
+    ) else {
+        return "not a Slurm array task: run the sweep again to resume it".into();
+    };
+    let id = format!("{job}_{task}");
+    match Command::new("scontrol").args(["requeue", &id]).output() {
+        Ok(o) if o.status.success() => {
+            format!("requeued Slurm task {id}; it resumes from its checkpoint")
+        }
+        Ok(o) => format!(
+            "scontrol requeue {id} failed ({}): run the sweep again to resume it",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Err(e) => format!("cannot run scontrol ({e}): run the sweep again to resume it"),
+    }
 }
 
 /// Reads the manifest index of task `task_id` from a stage's task list.

@@ -62,6 +62,61 @@ pub fn standing(m: &Manifest, i: usize) -> Standing {
     }
 }
 
+/// A failed run: its folder, its recorded cause, the first line of its last attempt's
+/// output that reads as an error, and the log holding that output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub dir: String,
+    pub cause: String,
+    pub first_error: Option<String>,
+    pub log: std::path::PathBuf,
+}
+
+/// The failed runs of a manifest.
+pub fn failures(m: &Manifest) -> Vec<Failure> {
+    (0..m.runs.len())
+        .filter_map(|i| match standing(m, i) {
+            Standing::Failed { cause } => {
+                let log = super::manifest::log_path(&m.output, &m.runs[i].key);
+                Some(Failure {
+                    dir: m.runs[i].dir.clone(),
+                    cause,
+                    first_error: first_error_line(&log),
+                    log,
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The first line of the last attempt in a run's log that reads as an error.
+pub fn first_error_line(log: &Path) -> Option<String> {
+    use std::sync::OnceLock;
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r"(?i)(^error\b|error:|panicked|traceback|exception|out of memory|nan|cannot|not found)")
+            .expect("valid regex")
+    });
+    let text = std::fs::read_to_string(log).ok()?;
+    let last = text.rsplit("=== attempt").next().unwrap_or(&text);
+    last.lines()
+        .skip(1)
+        .map(str::trim)
+        .find(|l| re.is_match(l))
+        .map(|l| l.chars().take(300).collect())
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.dir, self.cause)?;
+        if let Some(e) = &self.first_error {
+            write!(f, "\n          first error: {e}")?;
+        }
+        write!(f, "\n          log: {}", self.log.display())
+    }
+}
+
 /// Counts per standing: (done, running, failed, stopped, todo).
 pub fn counts(st: &[Standing]) -> (usize, usize, usize, usize, usize) {
     let c = |w: &str| st.iter().filter(|s| s.word() == w).count();
@@ -128,9 +183,7 @@ pub fn status_text(output: &Path) -> Result<String, SweepError> {
                         .unwrap_or_default();
                     let _ = writeln!(s, "  running {}{d}{e}", r.dir);
                 }
-                Standing::Failed { cause } => {
-                    let _ = writeln!(s, "  failed  {}: {cause}", r.dir);
-                }
+                Standing::Failed { .. } => {}
                 Standing::Interrupted => {
                     let _ = writeln!(
                         s,
@@ -140,6 +193,9 @@ pub fn status_text(output: &Path) -> Result<String, SweepError> {
                 }
                 _ => {}
             }
+        }
+        for f in failures(m) {
+            let _ = writeln!(s, "  failed  {f}");
         }
         if let Some(jobs) = slurm::read_jobs(m) {
             let _ = writeln!(s, "  slurm: {}", slurm::queue_summary(&jobs));

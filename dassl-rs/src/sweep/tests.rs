@@ -33,10 +33,10 @@ fn stem(p: &str) -> String {
 }
 
 impl Resolver for FakeResolver {
-    fn resolve(&self, args: &[String]) -> Result<Resolved, String> {
-        let cfg = stem(arg(args, "--config-file").ok_or("no --config-file")?);
+    fn resolve(&self, args: &[String], _model_from_sweep: bool) -> Result<Resolved, Vec<String>> {
+        let cfg = stem(arg(args, "--config-file").ok_or(vec!["no --config-file".to_string()])?);
         if cfg.contains("missing") {
-            return Err(format!("cannot read config file {cfg}.yaml"));
+            return Err(vec![format!("cannot read config file {cfg}.yaml")]);
         }
         let mut kept = Vec::new();
         let mut skip = false;
@@ -404,6 +404,7 @@ fn opts(program: &Path, retries: u32, slots: &[&str]) -> LocalOptions {
             program: program.into(),
             retries,
             stop: Arc::new(AtomicBool::new(false)),
+            guard: None,
         }),
         stop: Arc::new(AtomicBool::new(false)),
         interactive: false,
