@@ -208,6 +208,37 @@ pub enum EngineError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Optim(#[from] OptimError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Clip(#[from] crate::clip::weights::ClipError),
+    #[error(transparent)]
+    Tokenize(#[from] crate::clip::tokenizer::TokenizeError),
+    /// Dassl's anomaly check: a NaN or infinite loss stops the run.
+    #[error("Loss is infinite or NaN! (epoch {epoch}, batch {batch}){hint}")]
+    NonFiniteLoss {
+        epoch: usize,
+        batch: usize,
+        hint: String,
+    },
+    #[error("{path} holds no {key} tensor")]
+    MissingTensor { path: PathBuf, key: String },
+    #[error("{path}: {key} has shape {got:?} but this model needs {want:?} ({hint})")]
+    StateShape {
+        path: PathBuf,
+        key: String,
+        got: Vec<i64>,
+        want: Vec<i64>,
+        hint: String,
+    },
+    #[error("INPUT.SIZE is {size:?} but CLIP {backbone} takes {res}x{res} images; set INPUT.SIZE ({res}, {res})")]
+    InputSize {
+        size: Vec<f64>,
+        backbone: String,
+        res: f64,
+    },
     #[error("{0}")]
     Invalid(String),
     #[error("trainer {trainer} cannot run in this build yet: {reason}")]

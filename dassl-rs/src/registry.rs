@@ -1,75 +1,16 @@
-//! Dassl's registries (TRAINER, DATASET, BACKBONE, EVALUATOR) on `inventory`.
+//! Dassl's registries on `inventory`: the generic half (lookup, did-you-mean, uniqueness).
 //!
-//! A plugin registers a const entry from its own file with `inventory::submit!`; nothing
-//! else changes when one is added. Names are the keys Dassl and CoOp use. Iteration order
-//! of `inventory` is unspecified, so every listing is sorted by name, which also fixes
-//! the candidate order of Dassl's did-you-mean tie rule.
+//! Each registry's entry type lives beside what it builds (`engine::TrainerEntry`,
+//! `data::DatasetEntry`, `evaluation::EvaluatorEntry`, `clip::BackboneEntry`), collects its
+//! own entries with `inventory::collect!` and implements [`RegistryEntry`]; a plugin adds
+//! itself from its own file with `inventory::submit!`. Iteration order of `inventory` is
+//! unspecified, so every listing is sorted by name, which also fixes the candidate order of
+//! Dassl's did-you-mean tie rule.
 
-use std::collections::BTreeMap;
-
-use crate::config::{Config, ConfigBuilder};
-use crate::data::DatasetBase;
 use crate::difflib;
-use crate::engine::Trainer;
-use crate::errors::{ConfigError, DataError, EngineError, RegistryError};
-use crate::evaluation::Evaluator;
+use crate::errors::RegistryError;
 
-/// Adds a plugin's config keys (CoOp's `extend_cfg`).
-pub type ExtendCfg = fn(&mut ConfigBuilder) -> Result<(), ConfigError>;
-
-/// A trainer plugin (`@TRAINER_REGISTRY.register()`).
-#[derive(Debug)]
-pub struct TrainerEntry {
-    pub name: &'static str,
-    pub extend_cfg: ExtendCfg,
-    pub build: fn(&Config) -> Result<Box<dyn Trainer>, EngineError>,
-}
-
-/// A dataset plugin (`@DATASET_REGISTRY.register()`).
-#[derive(Debug)]
-pub struct DatasetEntry {
-    pub name: &'static str,
-    pub extend_cfg: ExtendCfg,
-    pub build: fn(&Config) -> Result<DatasetBase, DataError>,
-}
-
-/// A CLIP backbone released by OpenAI (`MODEL.BACKBONE.NAME`).
-#[derive(Debug)]
-pub struct BackboneEntry {
-    pub name: &'static str,
-    /// OpenAI's download address; its second-to-last segment is the file's SHA-256.
-    pub url: &'static str,
-}
-
-impl BackboneEntry {
-    /// The SHA-256 that OpenAI's address carries.
-    pub fn sha256(&self) -> &'static str {
-        self.url.rsplit('/').nth(1).unwrap_or("")
-    }
-
-    /// File name in the cache folder (`~/.cache/clip/RN50.pt`), as Python's clip names it.
-    pub fn file_name(&self) -> &'static str {
-        self.url.rsplit('/').next().unwrap_or(self.name)
-    }
-}
-
-/// Builds an evaluator from the config and the label names.
-pub type BuildEvaluator =
-    fn(&Config, &BTreeMap<usize, String>) -> Result<Box<dyn Evaluator>, ConfigError>;
-
-/// An evaluator (`@EVALUATOR_REGISTRY.register()`), built with the label names.
-#[derive(Debug)]
-pub struct EvaluatorEntry {
-    pub name: &'static str,
-    pub build: BuildEvaluator,
-}
-
-inventory::collect!(TrainerEntry);
-inventory::collect!(DatasetEntry);
-inventory::collect!(BackboneEntry);
-inventory::collect!(EvaluatorEntry);
-
-/// Common access to the four registries.
+/// Common access to a registry of named entries.
 pub trait RegistryEntry: inventory::Collect + Sized {
     /// Registry name as Dassl prints it (`TRAINER`, `DATASET`, ...).
     const REGISTRY: &'static str;
@@ -122,41 +63,19 @@ pub trait RegistryEntry: inventory::Collect + Sized {
     }
 }
 
-impl RegistryEntry for TrainerEntry {
-    const REGISTRY: &'static str = "TRAINER";
-    fn name(&self) -> &'static str {
-        self.name
-    }
+/// Collects an entry type with a `name` field and implements [`RegistryEntry`] for it.
+macro_rules! registry_entry {
+    ($ty:ty, $registry:literal) => {
+        inventory::collect!($ty);
+        impl $crate::registry::RegistryEntry for $ty {
+            const REGISTRY: &'static str = $registry;
+            fn name(&self) -> &'static str {
+                self.name
+            }
+        }
+    };
 }
-
-impl RegistryEntry for DatasetEntry {
-    const REGISTRY: &'static str = "DATASET";
-    fn name(&self) -> &'static str {
-        self.name
-    }
-}
-
-impl RegistryEntry for BackboneEntry {
-    const REGISTRY: &'static str = "BACKBONE";
-    fn name(&self) -> &'static str {
-        self.name
-    }
-}
-
-impl RegistryEntry for EvaluatorEntry {
-    const REGISTRY: &'static str = "EVALUATOR";
-    fn name(&self) -> &'static str {
-        self.name
-    }
-}
-
-/// Checks every registry for duplicate names.
-pub fn check_all_unique() -> Result<(), RegistryError> {
-    TrainerEntry::check_unique()?;
-    DatasetEntry::check_unique()?;
-    BackboneEntry::check_unique()?;
-    EvaluatorEntry::check_unique()
-}
+pub(crate) use registry_entry;
 
 /// Python's list repr of names, as Dassl's error shows `available`.
 fn python_list(names: &[&str]) -> String {

@@ -6,9 +6,9 @@ use std::path::Path;
 
 use dassl_rs::config::{Config, ConfigBuilder};
 use dassl_rs::data::split::{self, FewShotScope, Split};
+use dassl_rs::data::DatasetEntry;
 use dassl_rs::data::{DatasetBase, Datum};
 use dassl_rs::errors::{ConfigError, DataError};
-use dassl_rs::registry::DatasetEntry;
 
 use crate::common;
 

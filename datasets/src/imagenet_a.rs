@@ -2,8 +2,8 @@
 
 use dassl_rs::config::{Config, ConfigBuilder};
 use dassl_rs::data::DatasetBase;
+use dassl_rs::data::DatasetEntry;
 use dassl_rs::errors::{ConfigError, DataError};
-use dassl_rs::registry::DatasetEntry;
 
 use crate::common;
 

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use dassl_rs::config::{Config, ConfigBuilder};
 use dassl_rs::data::split;
+use dassl_rs::data::DatasetEntry;
 use dassl_rs::data::{DatasetBase, Datum};
 use dassl_rs::errors::{ConfigError, DataError};
-use dassl_rs::registry::DatasetEntry;
 
 use crate::common;
 

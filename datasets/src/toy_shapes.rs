@@ -7,8 +7,8 @@ use dassl_rs::config::{Config, ConfigBuilder};
 use dassl_rs::data::split;
 use dassl_rs::data::toy::{TOY_DATASET_DIR, TOY_SPLIT_NAME};
 use dassl_rs::data::DatasetBase;
+use dassl_rs::data::DatasetEntry;
 use dassl_rs::errors::{ConfigError, DataError};
-use dassl_rs::registry::DatasetEntry;
 
 use crate::common;
 

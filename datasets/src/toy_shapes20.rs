@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use dassl_rs::config::{Config, ConfigBuilder};
 use dassl_rs::data::split;
 use dassl_rs::data::DatasetBase;
+use dassl_rs::data::DatasetEntry;
 use dassl_rs::errors::{ConfigError, DataError};
-use dassl_rs::registry::DatasetEntry;
 use dassl_rs::toyworld::{TOY20_DATASET_DIR, TOY20_SPLIT_NAME};
 
 use crate::common;

@@ -10,9 +10,10 @@ use dassl_rs::data::check::{build_dataset, check, check_config, CheckArgs};
 use dassl_rs::data::fewshot::SubsampleMode;
 use dassl_rs::data::split::fewshot_cache_path;
 use dassl_rs::data::toy::{make_toy, solid_jpeg, ToyDatasetSpec, ToySpec};
+use dassl_rs::data::DatasetEntry;
 use dassl_rs::data::{DatasetBase, Datum};
 use dassl_rs::errors::DataError;
-use dassl_rs::registry::{DatasetEntry, RegistryEntry};
+use dassl_rs::registry::RegistryEntry;
 use serde_json::{json, Value as Json};
 
 fn config(root: &Path, name: &str, opts: &[(&str, Value)]) -> Config {

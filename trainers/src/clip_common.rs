@@ -3,7 +3,7 @@
 
 use dassl_rs::clip::model::{Clip, Precision};
 use dassl_rs::config::Config;
-use dassl_rs::errors::EngineError;
+use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
 use tch::{nn::VarStore, Device};
 
@@ -19,9 +19,11 @@ pub fn precision_for(prec: &str, device: Device) -> Result<Precision, EngineErro
         ("fp32", _) => Precision::Fp32,
         ("amp", _) => Precision::Amp,
         (other, _) => {
-            return Err(EngineError::Invalid(format!(
-                "unknown precision {other:?}; expected fp16, fp32 or amp"
-            )))
+            return Err(EngineError::Config(ConfigError::InvalidChoice {
+                key: "PREC".into(),
+                value: other.to_string(),
+                expected: "one of fp16, fp32, amp".into(),
+            }))
         }
     })
 }
@@ -35,15 +37,16 @@ pub fn load_clip(
 ) -> Result<(VarStore, Clip), EngineError> {
     let name = cfg.str("MODEL.BACKBONE.NAME")?;
     log_println!("Loading CLIP (backbone: {name})");
-    let clip_err = |e: dassl_rs::clip::weights::ClipError| EngineError::Invalid(e.to_string());
-    let path = dassl_rs::clip::resolve_weights(name).map_err(clip_err)?;
-    let (vs, clip) = Clip::load(&path, device, precision).map_err(clip_err)?;
+    let path = dassl_rs::clip::resolve_weights(name)?;
+    let (vs, clip) = Clip::load(&path, device, precision)?;
     let size = cfg.floats("INPUT.SIZE")?;
     let res = clip.input_resolution() as f64;
     if size.iter().any(|s| *s != res) {
-        return Err(EngineError::Invalid(format!(
-            "INPUT.SIZE is {size:?} but CLIP {name} takes {res}x{res} images; set INPUT.SIZE ({res}, {res})"
-        )));
+        return Err(EngineError::InputSize {
+            size,
+            backbone: name.to_string(),
+            res,
+        });
     }
     Ok((vs, clip))
 }

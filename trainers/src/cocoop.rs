@@ -4,32 +4,29 @@
 //! `f_j` the image's normalised CLIP feature. The text encoder therefore runs once per
 //! image over all classes (cost grows with batch x n_cls). Only `ctx` and the meta-net train.
 
+use std::ops::Deref;
 use std::path::Path;
 
-use dassl_rs::clip::model::{Clip, Precision};
-use dassl_rs::clip::tokenizer::ClipTokenizer;
+use dassl_rs::clip::model::Clip;
 use dassl_rs::config::{Config, ConfigBuilder};
-use dassl_rs::data::loader::Batch;
 use dassl_rs::data::manager::DataManager;
-use dassl_rs::engine::checkpoint::{self, Checkpoint};
-use dassl_rs::engine::trainer_x::{select_device, Engine, Learner, Step};
-use dassl_rs::engine::Trainer;
+use dassl_rs::engine::registered::NamedState;
+use dassl_rs::engine::trainer_x::{select_device, Engine};
+use dassl_rs::engine::{SweepTraits, Trainer, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
-use dassl_rs::optim::optimizer::Optimizer;
-use dassl_rs::optim::scaler::DynamicLossScaler;
-use dassl_rs::optim::scheduler::LrScheduler;
-use dassl_rs::registry::TrainerEntry;
-use tch::{nn::VarStore, Device, Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
-use crate::clip_common::{load_clip, normalize_rows, precision_for};
+use crate::clip_common::normalize_rows;
+use crate::prompt::{
+    check_prompt_cfg, copy_checked, ClassTokenPosition, CustomClip, PromptModel, PromptTokens,
+};
 
 inventory::submit! {
-    TrainerEntry { name: "CoCoOp", extend_cfg, build }
+    TrainerEntry { name: "CoCoOp", extend_cfg, check_cfg, build, sweep: SweepTraits::TRAINED }
 }
 
-/// The registered name of the prompt learner's checkpoints (`OUTPUT_DIR/prompt_learner`).
-pub const MODEL_NAME: &str = "prompt_learner";
+const SECTION: &str = "TRAINER.COCOOP";
 
 /// CoOp's `extend_cfg` (train.py), CoCoOp part.
 fn extend_cfg(b: &mut ConfigBuilder) -> Result<(), ConfigError> {
@@ -41,21 +38,15 @@ fn extend_cfg(b: &mut ConfigBuilder) -> Result<(), ConfigError> {
 
 /// CoCoOp's `check_cfg`, plus the positive context length its code assumes.
 fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
-    crate::check_choice(cfg, "TRAINER.COCOOP.PREC", &["fp16", "fp32", "amp"])?;
-    if cfg.str("TRAINER.COCOOP.CTX_INIT")?.is_empty() && cfg.int("TRAINER.COCOOP.N_CTX")? < 1 {
-        return Err(ConfigError::InvalidChoice {
-            key: "TRAINER.COCOOP.N_CTX".into(),
-            value: cfg.int("TRAINER.COCOOP.N_CTX")?.to_string(),
-            expected: "a positive number of context vectors".into(),
-        });
-    }
-    Ok(())
+    check_prompt_cfg(cfg, SECTION)
 }
 
 fn build(cfg: &Config) -> Result<Box<dyn Trainer>, EngineError> {
     let (dm, learner, device) = build_learner(cfg)?;
     Ok(Box::new(Engine::new(cfg, dm, learner, device)?))
 }
+
+type CocoopLearner = CustomClip<PromptLearner>;
 
 /// CoCoOp's `build_model` (and the data it needs for the class names).
 fn build_learner(cfg: &Config) -> Result<(DataManager, CocoopLearner, Device), EngineError> {
@@ -73,38 +64,8 @@ fn new_learner(
     device: Device,
 ) -> Result<CocoopLearner, EngineError> {
     check_cfg(cfg)?;
-    let prec = cfg.str("TRAINER.COCOOP.PREC")?;
-    let precision = precision_for(prec, device)?;
-    let (mut vs, clip) = load_clip(cfg, device, precision)?;
-    log_println!("Building custom CLIP");
-    let pl = PromptLearner::new(cfg, classnames, &clip, device)?;
-    log_println!("Turning off gradients in both the image and the text encoder");
-    vs.freeze();
-    let names: Vec<String> = pl
-        .named_parameters()
-        .into_iter()
-        .map(|(n, _)| format!("prompt_learner.{n}"))
-        .collect();
-    log_println!("Parameters to be updated: {{{}}}", names.join(", "));
-    // Only the prompt learner goes to the optimizer, in PyTorch's parameters() order.
-    let params = pl.named_parameters().into_iter().map(|(_, t)| t).collect();
-    let mut optim = Optimizer::build(cfg, params).map_err(CocoopLearner::err)?;
-    let sched = LrScheduler::build(cfg, &mut optim).map_err(CocoopLearner::err)?;
-    let scaler = if precision == Precision::Amp && device != Device::Cpu {
-        // torch.cuda.amp.GradScaler's defaults.
-        DynamicLossScaler::default()
-    } else {
-        DynamicLossScaler::disabled()
-    };
-    Ok(CocoopLearner {
-        clip,
-        vs,
-        pl,
-        optim,
-        sched,
-        scaler,
-        precision,
-        device,
+    CustomClip::build(cfg, SECTION, device, |clip| {
+        PromptLearner::new(cfg, classnames, clip, device)
     })
 }
 
@@ -160,24 +121,22 @@ pub struct PromptLearner {
     /// Generic context `[n_ctx, D]`.
     pub ctx: Tensor,
     pub meta_net: MetaNet,
-    /// SOS embedding per class, `[n_cls, 1, D]`.
-    pub token_prefix: Tensor,
-    /// Class name, ".", EOS and padding embeddings, `[n_cls, 77 - 1 - n_ctx, D]`.
-    pub token_suffix: Tensor,
-    pub tokenized_prompts: Tensor,
-    pub n_cls: i64,
-    pub n_ctx: i64,
-    /// Token count of each class name (kept as CoCoOp does; unused by its forward).
-    #[allow(dead_code)]
-    pub name_lens: Vec<i64>,
+    pub tokens: PromptTokens,
 }
 
 impl std::fmt::Debug for PromptLearner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PromptLearner")
-            .field("n_cls", &self.n_cls)
-            .field("n_ctx", &self.n_ctx)
-            .finish()
+            .field("tokens", &self.tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The buffers read as CoCoOp's own fields (`pl.token_prefix`, `pl.n_ctx`).
+impl Deref for PromptLearner {
+    type Target = PromptTokens;
+    fn deref(&self) -> &PromptTokens {
+        &self.tokens
     }
 }
 
@@ -188,58 +147,22 @@ impl PromptLearner {
         clip: &Clip,
         device: Device,
     ) -> Result<Self, EngineError> {
-        let tok = ClipTokenizer::new();
-        let tok_err =
-            |e: dassl_rs::clip::tokenizer::TokenizeError| EngineError::Invalid(e.to_string());
         let dtype = clip.dtype();
-        let n_cls = classnames.len() as i64;
         let ctx_dim = clip.config().transformer_width;
         let vis_dim = clip.config().embed_dim;
-        let ctx_init = cfg.str("TRAINER.COCOOP.CTX_INIT")?;
-        let embed = |rows: Vec<Vec<i64>>| -> Tensor {
-            let n = rows.len() as i64;
-            let tokens = Tensor::from_slice(&rows.concat())
-                .view([n, -1])
-                .to_device(device);
-            tch::no_grad(|| clip.token_embedding(&tokens).to_kind(dtype))
-        };
-        let (ctx_vectors, prompt_prefix, n_ctx) = if !ctx_init.is_empty() {
-            // CoCoOp counts context words by spaces (one token per word assumed).
-            let init = ctx_init.replace('_', " ");
-            let n_ctx = init.split(' ').count() as i64;
-            let emb = embed(tok.tokenize(&[init.as_str()], 77, false).map_err(tok_err)?);
-            (emb.get(0).narrow(0, 1, n_ctx).copy(), init, n_ctx)
-        } else {
-            let n_ctx = cfg.int("TRAINER.COCOOP.N_CTX")?;
-            // `torch.empty(n_ctx, ctx_dim, dtype=dtype)` + normal_ on the CPU generator.
-            let ctx = Tensor::empty([n_ctx, ctx_dim], (dtype, Device::Cpu))
+        // `torch.empty(n_ctx, ctx_dim, dtype=dtype)` + normal_ on the CPU generator.
+        let random = |n_ctx: i64| {
+            Tensor::empty([n_ctx, ctx_dim], (dtype, Device::Cpu))
                 .normal_(0.0, 0.02)
-                .to_device(device);
-            (ctx, vec!["X"; n_ctx as usize].join(" "), n_ctx)
+                .to_device(device)
         };
-        log_println!("Initial context: \"{prompt_prefix}\"");
-        log_println!("Number of context words (tokens): {n_ctx}");
+        let (ctx, tokens) =
+            PromptTokens::with_context(cfg, SECTION, classnames, clip, device, random)?;
         let meta_net = MetaNet::new(vis_dim, ctx_dim, dtype, device);
-        let names: Vec<String> = classnames.iter().map(|n| n.replace('_', " ")).collect();
-        let name_lens: Vec<i64> = names.iter().map(|n| tok.encode(n).len() as i64).collect();
-        let prompts: Vec<String> = names
-            .iter()
-            .map(|n| format!("{prompt_prefix} {n}."))
-            .collect();
-        let rows = tok.tokenize(&prompts, 77, false).map_err(tok_err)?;
-        let tokenized_prompts = Tensor::from_slice(&rows.concat())
-            .view([n_cls, -1])
-            .to_device(device);
-        let embedding = embed(rows);
         Ok(PromptLearner {
-            ctx: ctx_vectors.detach().set_requires_grad(true),
+            ctx,
             meta_net,
-            token_prefix: embedding.narrow(1, 0, 1).copy(),
-            token_suffix: embedding.narrow(1, 1 + n_ctx, 77 - 1 - n_ctx).copy(),
-            tokenized_prompts,
-            n_cls,
-            n_ctx,
-            name_lens,
+            tokens,
         })
     }
 
@@ -273,31 +196,29 @@ impl PromptLearner {
         let ctx_shifted = self.ctx.unsqueeze(0) + bias; // [B, n_ctx, D]
         let prompts: Vec<Tensor> = (0..ctx_shifted.size()[0])
             .map(|i| {
-                let ctx_i = ctx_shifted
-                    .get(i)
-                    .unsqueeze(0)
-                    .expand([self.n_cls, -1, -1], false);
-                Tensor::cat(&[&self.token_prefix, &ctx_i, &self.token_suffix], 1)
+                self.tokens
+                    .assemble(&ctx_shifted.get(i), ClassTokenPosition::End)
             })
             .collect();
         Tensor::stack(&prompts, 0)
     }
+}
 
+impl NamedState for PromptLearner {
     /// The `state_dict` CoCoOp saves: the parameters plus the two token buffers.
-    pub fn state_dict(&self) -> Vec<(String, Tensor)> {
+    fn state_dict(&self) -> Vec<(String, Tensor)> {
         let mut sd: Vec<(String, Tensor)> = self
             .named_parameters()
             .into_iter()
             .map(|(n, t)| (n, t.detach()))
             .collect();
-        sd.push(("token_prefix".into(), self.token_prefix.shallow_clone()));
-        sd.push(("token_suffix".into(), self.token_suffix.shallow_clone()));
+        sd.extend(self.tokens.buffers());
         sd
     }
 
     /// `load_state_dict(strict=False)` over the parameters: present keys are copied (a
     /// shape mismatch is an error, as in PyTorch), missing and unknown keys are skipped.
-    pub fn load_state_dict(
+    fn load_state_dict(
         &mut self,
         tensors: &[(String, Tensor)],
         from: &Path,
@@ -308,16 +229,13 @@ impl PromptLearner {
                 missing.push(name);
                 continue;
             };
-            if src.size() != param.size() {
-                return Err(EngineError::Invalid(format!(
-                    "{}: {name} has shape {:?} but this prompt learner needs {:?} (check TRAINER.COCOOP.N_CTX and the backbone)",
-                    from.display(),
-                    src.size(),
-                    param.size()
-                )));
-            }
-            let mut dst = param;
-            tch::no_grad(|| dst.copy_(&src.to_device(dst.device()).to_kind(dst.kind())));
+            copy_checked(
+                &param,
+                src,
+                &name,
+                from,
+                "check TRAINER.COCOOP.N_CTX and the backbone",
+            )?;
         }
         if !missing.is_empty() {
             log_println!(
@@ -330,34 +248,31 @@ impl PromptLearner {
     }
 }
 
-struct CocoopLearner {
-    clip: Clip,
-    /// CLIP's variables, frozen (kept for inspection; the model holds its own handles).
-    #[cfg_attr(not(test), allow(dead_code))]
-    vs: VarStore,
-    pl: PromptLearner,
-    optim: Optimizer,
-    sched: LrScheduler,
-    scaler: DynamicLossScaler,
-    precision: Precision,
-    device: Device,
-}
+impl PromptModel for PromptLearner {
+    /// CoCoOp's loss_summary holds the loss only.
+    const REPORTS_ACC: bool = false;
 
-impl CocoopLearner {
+    /// Only the prompt learner goes to the optimizer, in PyTorch's parameters() order.
+    fn parameters(&self) -> Vec<Tensor> {
+        self.named_parameters()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect()
+    }
+
     /// CoCoOp's `CustomCLIP.forward` in eval mode: logits `[B, n_cls]`, one text-encoder
     /// pass per image.
-    fn logits(&self, images: &Tensor) -> Tensor {
-        let image_features =
-            normalize_rows(&self.clip.encode_image(&images.to_kind(self.clip.dtype())));
-        let prompts = self.pl.forward(&image_features);
-        let scale = self.clip.logit_scale().exp();
+    fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor {
+        let image_features = normalize_rows(&clip.encode_image(&images.to_kind(clip.dtype())));
+        let prompts = self.forward(&image_features);
+        let scale = clip.logit_scale().exp();
         let rows: Vec<Tensor> = (0..prompts.size()[0])
             .map(|i| {
-                let text_features = normalize_rows(
-                    &self
-                        .clip
-                        .encode_text_from_embeddings(&prompts.get(i), &self.pl.tokenized_prompts),
-                );
+                let text_features =
+                    normalize_rows(&clip.encode_text_from_embeddings(
+                        &prompts.get(i),
+                        &self.tokens.tokenized_prompts,
+                    ));
                 let imf_i = image_features.get(i);
                 scale.to_kind(imf_i.kind())
                     * imf_i.matmul(&text_features.to_kind(imf_i.kind()).tr())
@@ -366,143 +281,22 @@ impl CocoopLearner {
         Tensor::stack(&rows, 0)
     }
 
-    /// CoCoOp's training-mode forward: `F.cross_entropy(logits, label)`.
-    fn loss(&self, images: &Tensor, labels: &Tensor) -> Tensor {
-        self.logits(images).cross_entropy_for_logits(labels)
-    }
-
-    fn err(e: impl std::fmt::Display) -> EngineError {
-        EngineError::Invalid(e.to_string())
-    }
-
-    /// Loads the prompt learner from a checkpoint's tensors, ignoring the token buffers
-    /// (they depend on the current class names).
-    fn load_tensors(
-        &mut self,
-        mut tensors: Vec<(String, Tensor)>,
-        from: &Path,
-    ) -> Result<(), EngineError> {
-        checkpoint::drop_keys(&mut tensors, &["token_prefix", "token_suffix"]);
-        self.pl.load_state_dict(&tensors, from)
-    }
-}
-
-impl Learner for CocoopLearner {
-    fn forward_backward(
-        &mut self,
-        batch: &Batch,
-        step: Step,
-    ) -> Result<Vec<(&'static str, f64)>, EngineError> {
-        let images = batch.images.to_device(self.device);
-        let labels = batch.labels.to_device(self.device);
-        let amp = self.precision == Precision::Amp && self.device != Device::Cpu;
-        let loss = if amp {
-            tch::autocast(true, || self.loss(&images, &labels))
-        } else {
-            self.loss(&images, &labels)
-        };
-        // Dassl's detect_anomaly: a NaN or infinite loss stops the run.
-        let loss_value = loss.to_kind(Kind::Double).double_value(&[]);
-        if !loss_value.is_finite() {
-            return Err(EngineError::Invalid(format!(
-                "Loss is infinite or NaN! (epoch {}, batch {}); fp16 training is prone to this: try TRAINER.COCOOP.PREC fp32 or amp",
-                step.epoch + 1,
-                step.batch_idx + 1
-            )));
-        }
-        self.optim.zero_grad();
-        if amp {
-            self.scaler.scale(&loss).map_err(Self::err)?.backward();
-            self.scaler.step(&mut self.optim).map_err(Self::err)?;
-            self.scaler.update().map_err(Self::err)?;
-        } else {
-            loss.backward();
-            self.optim.step().map_err(Self::err)?;
-        }
-        if step.is_last_batch() {
-            self.sched.step(&mut self.optim);
-        }
-        // CoCoOp's loss_summary holds the loss only (its forward returns no logits).
-        Ok(vec![("loss", loss_value)])
-    }
-
-    fn inference(&mut self, images: &Tensor) -> Result<Tensor, EngineError> {
-        Ok(self.logits(images))
-    }
-
-    fn current_lr(&self) -> f64 {
-        self.optim.lr()
-    }
-
-    fn save(
-        &mut self,
-        dir: &Path,
-        epoch: usize,
-        val_result: Option<f64>,
-        is_best: bool,
-    ) -> Result<(), EngineError> {
-        let tensors = self.pl.state_dict();
-        let ckpt = Checkpoint {
-            epoch: epoch + 1,
-            tensors: &tensors,
-            optimizer: Some(&self.optim),
-            scheduler: Some(&self.sched),
-            scaler: self.scaler.is_enabled().then_some(&self.scaler),
-            val_result,
-        };
-        checkpoint::save(&dir.join(MODEL_NAME), &ckpt, is_best).map_err(Self::err)?;
-        Ok(())
-    }
-
-    fn resume(&mut self, dir: &Path) -> Result<usize, EngineError> {
-        let scaler = if self.scaler.is_enabled() {
-            Some(&mut self.scaler)
-        } else {
-            None
-        };
-        match checkpoint::resume(
-            &dir.join(MODEL_NAME),
-            Some(&mut self.optim),
-            Some(&mut self.sched),
-            scaler,
-        )
-        .map_err(Self::err)?
-        {
-            None => {
-                log_println!("No checkpoint found, train from scratch");
-                Ok(0)
-            }
-            Some(r) => {
-                log_println!(
-                    "Found checkpoint at {} (will resume training)",
-                    dir.display()
-                );
-                self.load_tensors(r.tensors, &r.path)?;
-                log_println!("Loaded checkpoint from \"{}\"", r.path.display());
-                Ok(r.start_epoch)
-            }
-        }
-    }
-
-    fn load(&mut self, dir: &Path, epoch: Option<usize>) -> Result<(), EngineError> {
-        let loaded = checkpoint::load(&dir.join(MODEL_NAME), epoch).map_err(Self::err)?;
-        log_println!(
-            "Loading weights to {MODEL_NAME} from \"{}\" (epoch = {})",
-            loaded.path.display(),
-            loaded
-                .epoch
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "None".into())
-        );
-        self.load_tensors(loaded.tensors, &loaded.path)
+    fn after_freeze(&self) {
+        let names: Vec<String> = self
+            .named_parameters()
+            .into_iter()
+            .map(|(n, _)| format!("prompt_learner.{n}"))
+            .collect();
+        log_println!("Parameters to be updated: {{{}}}", names.join(", "));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dassl_rs::clip::model::{ClipConfig, VisionConfig};
-    use dassl_rs::config::{setup_cfg, CfgSources};
+    use crate::test_support::{cfg_from, prompt_opts, tiny_clip};
+    use dassl_rs::data::loader::Batch;
+    use dassl_rs::engine::trainer_x::{Learner, Step};
 
     struct Setup {
         _dir: tempfile::TempDir,
@@ -513,53 +307,10 @@ mod tests {
     /// synthetic batches, so the tests need no registered dataset.
     fn setup(opts: &[&str]) -> Setup {
         let dir = tempfile::tempdir().unwrap();
-        let clip = dir.path().join("clip.safetensors");
-        let config = ClipConfig {
-            embed_dim: 32,
-            image_resolution: 32,
-            vision: VisionConfig::Vit {
-                layers: 1,
-                width: 64,
-                patch_size: 16,
-            },
-            context_length: 77,
-            vocab_size: 49408,
-            transformer_width: 64,
-            transformer_heads: 1,
-            transformer_layers: 1,
-        };
-        dassl_rs::clip::random::write_random_clip(&clip, &config, 1).unwrap();
-        let mut all: Vec<String> = [
-            "MODEL.BACKBONE.NAME",
-            clip.to_str().unwrap(),
-            "INPUT.SIZE",
-            "(32, 32)",
-            "TRAINER.NAME",
-            "CoCoOp",
-            "TRAINER.COCOOP.N_CTX",
-            "4",
-            "TRAINER.COCOOP.PREC",
-            "fp32",
-            "OPTIM.NAME",
-            "sgd",
-            "OPTIM.LR",
-            "0.5",
-            "DATALOADER.TRAIN_X.BATCH_SIZE",
-            "2",
-            "SEED",
-            "1",
-            "OUTPUT_DIR",
-            dir.path().join("out").to_str().unwrap(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let clip = tiny_clip(dir.path(), 32);
+        let mut all = prompt_opts("CoCoOp", SECTION, &clip, dir.path(), "2");
         all.extend(opts.iter().map(|s| s.to_string()));
-        let cfg = setup_cfg(&CfgSources {
-            opts: all,
-            ..Default::default()
-        })
-        .unwrap();
+        let cfg = cfg_from(&all);
         Setup { _dir: dir, cfg }
     }
 

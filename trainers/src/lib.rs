@@ -5,6 +5,9 @@ mod clip_common;
 mod cocoop;
 mod coop;
 mod lpclip;
+mod prompt;
+#[cfg(test)]
+mod test_support;
 mod zsclip;
 
 /// Called by the binary so the linker keeps this crate and its registrations.

@@ -23,15 +23,40 @@ use dassl_rs::data::loader::{Batch, DataLoader, LoaderOptions, Sampler};
 use dassl_rs::data::manager::DataManager;
 use dassl_rs::engine::trainer_x::{select_device, Engine, Learner, Step};
 use dassl_rs::engine::Trainer;
+use dassl_rs::engine::{SweepTraits, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
-use dassl_rs::registry::TrainerEntry;
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
 use crate::clip_common::{load_clip, precision_for};
 
 inventory::submit! {
-    TrainerEntry { name: "LinearProbeCLIP", extend_cfg, build }
+    TrainerEntry { name: "LinearProbeCLIP", extend_cfg, check_cfg, build, sweep: SWEEP }
+}
+
+/// lpclip's feat_extractor.sh reads `configs/trainers/CoOp/rn50_val.yaml`.
+const SWEEP: SweepTraits = SweepTraits {
+    config_dir: Some("CoOp"),
+    config: Some("rn50_val"),
+    ..SweepTraits::TRAINED
+};
+
+/// NUM_STEP and MAX_ITER are counts.
+fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
+    for key in [
+        "TRAINER.LINEAR_PROBE.NUM_STEP",
+        "TRAINER.LINEAR_PROBE.MAX_ITER",
+    ] {
+        let v = cfg.int(key)?;
+        if v < 0 {
+            return Err(ConfigError::InvalidChoice {
+                key: key.into(),
+                value: v.to_string(),
+                expected: "a count >= 0".into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// linear_probe.py's initial grid of C, in its order (ties go to the first, largest C).
@@ -607,14 +632,9 @@ impl LinearProbeTrainer {
 
     /// The trainer over data built elsewhere (tests build it without the dataset registry).
     fn with_data(cfg: &Config, dm: DataManager) -> Result<Self, EngineError> {
-        let num_step =
-            usize::try_from(cfg.int("TRAINER.LINEAR_PROBE.NUM_STEP")?).map_err(|_| {
-                EngineError::Invalid("TRAINER.LINEAR_PROBE.NUM_STEP must be >= 0".into())
-            })?;
-        let max_iter =
-            usize::try_from(cfg.int("TRAINER.LINEAR_PROBE.MAX_ITER")?).map_err(|_| {
-                EngineError::Invalid("TRAINER.LINEAR_PROBE.MAX_ITER must be >= 0".into())
-            })?;
+        check_cfg(cfg)?;
+        let num_step = cfg.int("TRAINER.LINEAR_PROBE.NUM_STEP")? as usize;
+        let max_iter = cfg.int("TRAINER.LINEAR_PROBE.MAX_ITER")? as usize;
         let batch_size =
             usize::try_from(cfg.int("DATALOADER.TRAIN_X.BATCH_SIZE")?.max(1)).unwrap_or(1);
         let num_workers = usize::try_from(cfg.int("DATALOADER.NUM_WORKERS")?.max(0)).unwrap_or(0);
@@ -719,8 +739,7 @@ impl Trainer for LinearProbeTrainer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dassl_rs::clip::model::{ClipConfig, VisionConfig};
-    use dassl_rs::config::{setup_cfg, CfgSources};
+    use crate::test_support::{cfg_from, tiny_clip, toy_data};
 
     #[test]
     fn lbfgs_minimises_rosenbrock() {
@@ -921,31 +940,8 @@ mod tests {
     #[test]
     fn trains_on_toy_data_and_writes_result_json() {
         let dir = tempfile::tempdir().unwrap();
-        let clip = dir.path().join("clip.safetensors");
-        let config = ClipConfig {
-            embed_dim: 16,
-            image_resolution: 32,
-            vision: VisionConfig::Vit {
-                layers: 1,
-                width: 64,
-                patch_size: 16,
-            },
-            context_length: 77,
-            vocab_size: 49408,
-            transformer_width: 64,
-            transformer_heads: 1,
-            transformer_layers: 1,
-        };
-        dassl_rs::clip::random::write_random_clip(&clip, &config, 1).unwrap();
-        let spec = dassl_rs::data::toy::ToySpec {
-            datasets: vec![dassl_rs::data::toy::ToyDatasetSpec {
-                num_classes: 3,
-                images_per_class: 8,
-                image_size: 32,
-                ..Default::default()
-            }],
-        };
-        dassl_rs::data::toy::make_toy(&dir.path().join("data"), 1, &spec).unwrap();
+        let clip = tiny_clip(dir.path(), 16);
+        toy_data(dir.path());
         let out = dir.path().join("out");
         let opts: Vec<String> = [
             "DATASET.ROOT",
@@ -970,11 +966,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let cfg = setup_cfg(&CfgSources {
-            opts,
-            ..Default::default()
-        })
-        .unwrap();
+        let cfg = cfg_from(&opts);
         // The dataset registry lives in the datasets crate, not linked here: read the split.
         let toy = dir
             .path()

@@ -10,20 +10,26 @@ use dassl_rs::data::loader::Batch;
 use dassl_rs::data::manager::DataManager;
 use dassl_rs::engine::trainer_x::{select_device, Engine, Learner, Step};
 use dassl_rs::engine::Trainer;
+use dassl_rs::engine::{SweepTraits, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
-use dassl_rs::registry::TrainerEntry;
 use tch::{nn::VarStore, Device, Tensor};
 
 use crate::clip_common::{load_clip, normalize_rows, precision_for};
 
 inventory::submit! {
-    TrainerEntry { name: "ZeroshotCLIP", extend_cfg: no_keys, build: build_single }
+    TrainerEntry { name: "ZeroshotCLIP", extend_cfg: no_keys, check_cfg: no_check, build: build_single, sweep: SWEEP }
 }
 
 inventory::submit! {
-    TrainerEntry { name: "ZeroshotCLIP2", extend_cfg: no_keys, build: build_ensemble }
+    TrainerEntry { name: "ZeroshotCLIP2", extend_cfg: no_keys, check_cfg: no_check, build: build_ensemble, sweep: SWEEP }
 }
+
+/// scripts/coop/zeroshot.sh: one evaluation per dataset with CoOp's configs.
+const SWEEP: SweepTraits = SweepTraits {
+    config_dir: Some("CoOp"),
+    ..SweepTraits::ZERO_SHOT
+};
 
 /// CoOp's `CUSTOM_TEMPLATES` (trainers/zsclip.py), keyed by DATASET.NAME.
 pub const CUSTOM_TEMPLATES: &[(&str, &str)] = &[
@@ -69,6 +75,11 @@ pub fn custom_template(dataset: &str) -> &'static str {
 }
 
 fn no_keys(_: &mut ConfigBuilder) -> Result<(), ConfigError> {
+    Ok(())
+}
+
+/// Zero-shot CLIP reads no keys of its own.
+fn no_check(_: &Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
@@ -123,9 +134,7 @@ pub fn class_text_features(
             if templates.len() == 1 {
                 log_println!("Prompts: {prompts:?}");
             }
-            let rows = tokenizer
-                .tokenize(&prompts, 77, false)
-                .map_err(|e| EngineError::Invalid(e.to_string()))?;
+            let rows = tokenizer.tokenize(&prompts, 77, false)?;
             let flat: Vec<i64> = rows.concat();
             let tokens = Tensor::from_slice(&flat)
                 .view([rows.len() as i64, -1])

@@ -6,9 +6,13 @@ use super::args::{
     CfgArgs, ClipCommand, Command, ConfigCommand, DataCommand, ListWhat, ShowFormat, TrainArgs,
 };
 use super::{Cli, CliError};
+use crate::clip::BackboneEntry;
 use crate::config::{setup_cfg, CfgSources, Config, Value};
+use crate::data::DatasetEntry;
+use crate::engine::TrainerEntry;
+use crate::evaluation::EvaluatorEntry;
 use crate::log_println;
-use crate::registry::{BackboneEntry, DatasetEntry, EvaluatorEntry, RegistryEntry, TrainerEntry};
+use crate::registry::RegistryEntry;
 
 pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
     match cli.command {

@@ -70,6 +70,13 @@ where
     T: Into<OsString> + Clone,
 {
     let cli = Cli::parse_from(args);
-    crate::registry::check_all_unique()?;
+    // Two plugins with one name is a packaging bug; report it before anything runs.
+    {
+        use crate::registry::RegistryEntry;
+        crate::engine::TrainerEntry::check_unique()?;
+        crate::data::DatasetEntry::check_unique()?;
+        crate::clip::BackboneEntry::check_unique()?;
+        crate::evaluation::EvaluatorEntry::check_unique()?;
+    }
     commands::dispatch(cli)
 }

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::BackboneEntry;
 use crate::errors::FetchError;
-use crate::registry::{BackboneEntry, RegistryEntry};
+use crate::registry::RegistryEntry;
 
 /// Outcome of a fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]

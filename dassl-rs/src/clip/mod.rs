@@ -7,7 +7,27 @@ pub mod random;
 pub mod tokenizer;
 pub mod weights;
 
-use crate::registry::BackboneEntry;
+/// A CLIP backbone released by OpenAI (`MODEL.BACKBONE.NAME`).
+#[derive(Debug)]
+pub struct BackboneEntry {
+    pub name: &'static str,
+    /// OpenAI's download address; its second-to-last segment is the file's SHA-256.
+    pub url: &'static str,
+}
+
+crate::registry::registry_entry!(BackboneEntry, "BACKBONE");
+
+impl BackboneEntry {
+    /// The SHA-256 that OpenAI's address carries.
+    pub fn sha256(&self) -> &'static str {
+        self.url.rsplit('/').nth(1).unwrap_or("")
+    }
+
+    /// File name in the cache folder (`~/.cache/clip/RN50.pt`), as Python's clip names it.
+    pub fn file_name(&self) -> &'static str {
+        self.url.rsplit('/').next().unwrap_or(self.name)
+    }
+}
 
 /// OpenAI's `_MODELS` table (clip/clip.py): name and download address.
 macro_rules! openai_backbones {

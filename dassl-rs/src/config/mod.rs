@@ -21,6 +21,9 @@ pub use value::{Node, Value};
 use crate::difflib;
 use crate::errors::ConfigError;
 
+/// Adds a plugin's config keys (CoOp's `extend_cfg`).
+pub type ExtendCfg = fn(&mut ConfigBuilder) -> Result<(), ConfigError>;
+
 /// Where a config value came from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Origin {

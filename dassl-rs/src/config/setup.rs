@@ -3,8 +3,10 @@
 use std::path::PathBuf;
 
 use super::{Config, ConfigBuilder, Value};
+use crate::data::DatasetEntry;
+use crate::engine::TrainerEntry;
 use crate::errors::ConfigError;
-use crate::registry::{DatasetEntry, RegistryEntry, TrainerEntry};
+use crate::registry::RegistryEntry;
 
 /// Everything that shapes a run's config, in the order it is applied.
 #[derive(Debug, Clone, Default)]

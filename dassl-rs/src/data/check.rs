@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use super::fewshot::SubsampleMode;
 use super::split::unique_paths;
 use super::DatasetBase;
+use super::DatasetEntry;
 use crate::config::{setup_cfg, CfgSources, Config, Value};
 use crate::errors::{ConfigError, DataError};
-use crate::registry::{DatasetEntry, RegistryEntry};
+use crate::registry::RegistryEntry;
 
 /// What `dassl data check` found.
 #[derive(Debug, Clone, PartialEq, Eq)]

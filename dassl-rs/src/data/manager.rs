@@ -12,10 +12,11 @@ use super::check::thousands;
 use super::loader::{worker_pool, DataLoader, LoaderOptions, Sampler, DEFAULT_PREFETCH};
 use super::transforms::{Transform, TransformConfig};
 use super::DatasetBase;
+use super::DatasetEntry;
 use crate::config::{Config, Value};
 use crate::errors::{ConfigError, DataError};
 use crate::logging::print;
-use crate::registry::{DatasetEntry, RegistryEntry};
+use crate::registry::RegistryEntry;
 
 /// The data side of a run: dataset, loaders and label names.
 #[derive(Debug)]

@@ -13,6 +13,19 @@ pub mod transforms;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::config::{Config, ExtendCfg};
+use crate::errors::DataError;
+
+/// A dataset plugin (`@DATASET_REGISTRY.register()`).
+#[derive(Debug)]
+pub struct DatasetEntry {
+    pub name: &'static str,
+    pub extend_cfg: ExtendCfg,
+    pub build: fn(&Config) -> Result<DatasetBase, DataError>,
+}
+
+crate::registry::registry_entry!(DatasetEntry, "DATASET");
+
 /// One labelled image (Dassl's `Datum`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Datum {

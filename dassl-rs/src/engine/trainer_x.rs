@@ -7,6 +7,7 @@ use std::time::Instant;
 use tch::{Device, Tensor};
 
 use super::meters::{py_exp4, timedelta, AverageMeter, MetricMeter};
+use super::registered::{self, Registered};
 use super::result::RunResult;
 use super::tensorboard::EventWriter;
 use super::Trainer;
@@ -14,9 +15,10 @@ use crate::config::Config;
 use crate::data::loader::Batch;
 use crate::data::manager::DataManager;
 use crate::errors::EngineError;
+use crate::evaluation::EvaluatorEntry;
 use crate::evaluation::{EvalReport, Evaluator};
 use crate::log_println;
-use crate::registry::{EvaluatorEntry, RegistryEntry};
+use crate::registry::RegistryEntry;
 
 /// Where a training step is: 0-based epoch and batch, and the epoch's batch count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,27 +47,32 @@ pub trait Learner {
     /// Logits `[B, num_classes]` for a batch of images on the device.
     fn inference(&mut self, images: &Tensor) -> Result<Tensor, EngineError>;
     /// Learning rate of the first registered optimizer (0 when nothing trains).
-    fn current_lr(&self) -> f64;
+    fn current_lr(&self) -> f64 {
+        0.0
+    }
     /// `set_model_mode`.
     fn set_train(&mut self, _train: bool) {}
+    /// The models it registered (`register_model`), lent for checkpoints; none by default.
+    fn registered(&mut self) -> Vec<Registered<'_>> {
+        Vec::new()
+    }
     /// Saves every registered model (Dassl's `save_model`); `epoch` is 0-based.
     fn save(
         &mut self,
-        _dir: &Path,
-        _epoch: usize,
-        _val_result: Option<f64>,
-        _is_best: bool,
+        dir: &Path,
+        epoch: usize,
+        val_result: Option<f64>,
+        is_best: bool,
     ) -> Result<(), EngineError> {
-        Ok(())
+        registered::save_model(self.registered(), dir, epoch, val_result, is_best)
     }
     /// `resume_model_if_exist`: the epoch to start from (0 when there is no checkpoint).
-    fn resume(&mut self, _dir: &Path) -> Result<usize, EngineError> {
-        Ok(0)
+    fn resume(&mut self, dir: &Path) -> Result<usize, EngineError> {
+        registered::resume_model_if_exist(self.registered(), dir)
     }
     /// `load_model(directory, epoch)` for evaluation.
-    fn load(&mut self, _dir: &Path, _epoch: Option<usize>) -> Result<(), EngineError> {
-        log_println!("Note that load_model() is skipped as no pretrained model is given");
-        Ok(())
+    fn load(&mut self, dir: &Path, epoch: Option<usize>) -> Result<(), EngineError> {
+        registered::load_model(self.registered(), dir, epoch)
     }
 }
 

@@ -7,10 +7,10 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::EvaluatorEntry;
 use super::{argmax_rows, Evaluator, Lab2Cname};
 use crate::config::Config;
 use crate::errors::ConfigError;
-use crate::registry::EvaluatorEntry;
 
 inventory::submit! {
     EvaluatorEntry { name: "Classification", build: Classification::build }

@@ -6,6 +6,22 @@ use std::collections::BTreeMap;
 
 pub use classification::{Classification, EvalReport, PerClass};
 
+use crate::config::Config;
+use crate::errors::ConfigError;
+
+/// Builds an evaluator from the config and the label names.
+pub type BuildEvaluator =
+    fn(&Config, &BTreeMap<usize, String>) -> Result<Box<dyn Evaluator>, ConfigError>;
+
+/// An evaluator (`@EVALUATOR_REGISTRY.register()`), built with the label names.
+#[derive(Debug)]
+pub struct EvaluatorEntry {
+    pub name: &'static str,
+    pub build: BuildEvaluator,
+}
+
+crate::registry::registry_entry!(EvaluatorEntry, "EVALUATOR");
+
 /// Dassl's `EvaluatorBase`: accumulate predictions, then summarise.
 pub trait Evaluator {
     fn reset(&mut self);

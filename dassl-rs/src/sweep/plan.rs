@@ -10,7 +10,9 @@ use sha2::{Digest, Sha256};
 use super::spec::{
     opts_list, variant_lists, DatasetRef, EpochRule, Protocol, SweepSpec, TrainerSpec,
 };
+use crate::engine::{LabelPart, SweepTraits, TrainerEntry};
 use crate::errors::SweepError;
+use crate::registry::RegistryEntry;
 
 /// What a run's resolved config says, as `dassl train` would resolve it.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,13 +109,21 @@ pub struct Traits {
     pub eval_only: bool,
 }
 
-/// Built-in behaviour of the registered trainers; a sweep file can override each field.
-pub fn traits(trainer: &str, t: &TrainerSpec) -> Traits {
-    let zero_shot = matches!(trainer, "ZeroshotCLIP" | "ZeroshotCLIP2");
+/// The registered trainer's sweep traits (an unknown name fails with Dassl's did-you-mean).
+pub fn sweep_traits(trainer: &str, path: &Path) -> Result<&'static SweepTraits, SweepError> {
+    let entry = TrainerEntry::get(trainer).map_err(|e| SweepError::Spec {
+        path: path.into(),
+        what: e.to_string(),
+    })?;
+    Ok(&entry.sweep)
+}
+
+/// The trainer's registered behaviour; a sweep file can override each field.
+pub fn traits(registered: &SweepTraits, t: &TrainerSpec) -> Traits {
     Traits {
-        ignores_shots: t.ignores_shots.unwrap_or(zero_shot),
-        ignores_seeds: t.ignores_seeds.unwrap_or(zero_shot),
-        eval_only: t.eval_only.unwrap_or(zero_shot),
+        ignores_shots: t.ignores_shots.unwrap_or(registered.ignores_shots),
+        ignores_seeds: t.ignores_seeds.unwrap_or(registered.ignores_seeds),
+        eval_only: t.eval_only.unwrap_or(registered.eval_only),
     }
 }
 
@@ -162,13 +172,6 @@ fn path_safe(v: &str) -> String {
         .collect()
 }
 
-/// CoOp's main.sh always passes these three, so its folders always carry them.
-const COOP_DEFAULTS: [(&str, &str); 3] = [
-    ("TRAINER.COOP.N_CTX", "16"),
-    ("TRAINER.COOP.CSC", "False"),
-    ("TRAINER.COOP.CLASS_TOKEN_POSITION", "end"),
-];
-
 /// Every combination of the variant lists, in file order (the last key varies fastest).
 pub fn cartesian(lists: &[(String, Vec<String>)]) -> Vec<Vec<(String, String)>> {
     let mut out: Vec<Vec<(String, String)>> = vec![Vec::new()];
@@ -187,7 +190,14 @@ pub fn cartesian(lists: &[(String, Vec<String>)]) -> Vec<Vec<(String, String)>> 
     out
 }
 
-fn label_for(trainer: &str, t: &TrainerSpec, variant: &[(String, String)]) -> String {
+/// The sweep file's label template, else the trainer's registered label parts followed by
+/// the tags of the keys they do not cover (`CoOp_end_csc_lr0.002`).
+fn label_for(
+    trainer: &str,
+    t: &TrainerSpec,
+    registered: &SweepTraits,
+    variant: &[(String, String)],
+) -> String {
     if let Some(tpl) = &t.label {
         let mut s = tpl.replace("{trainer}", trainer);
         for (k, v) in variant {
@@ -195,37 +205,48 @@ fn label_for(trainer: &str, t: &TrainerSpec, variant: &[(String, String)]) -> St
         }
         return s;
     }
-    if trainer == "CoOp" {
-        let get = |k: &str| {
-            variant
-                .iter()
-                .find(|(kk, _)| kk == k)
-                .map(|(_, v)| v.as_str())
-                .unwrap_or("")
-        };
-        let mut s = format!("CoOp_{}", get("TRAINER.COOP.CLASS_TOKEN_POSITION"));
-        if get("TRAINER.COOP.CSC") == "True" {
-            s.push_str("_csc");
-        }
-        let n = get("TRAINER.COOP.N_CTX");
-        if n != "16" {
-            s.push_str(&format!("_M{n}"));
-        }
-        let rest: Vec<_> = variant
+    let get = |k: &str| {
+        variant
             .iter()
-            .filter(|(k, _)| !COOP_DEFAULTS.iter().any(|(d, _)| d == k))
-            .map(|(k, v)| format!("{}{}", short_name(k), path_safe(v)))
-            .collect();
-        if !rest.is_empty() {
-            s.push('_');
-            s.push_str(&rest.join("_"));
+            .find(|(kk, _)| kk == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    let default = |k: &str| {
+        registered
+            .variant_defaults
+            .iter()
+            .find(|(d, _)| *d == k)
+            .map(|(_, v)| *v)
+    };
+    let mut parts: Vec<String> = Vec::new();
+    for part in registered.label {
+        match *part {
+            LabelPart::Value(k) => parts.push(get(k).to_string()),
+            LabelPart::IfTrue(k, text) => {
+                if get(k) == "True" {
+                    parts.push(text.to_string());
+                }
+            }
+            LabelPart::UnlessDefault(k, prefix) => {
+                if default(k) != Some(get(k)) {
+                    parts.push(format!("{prefix}{}", get(k)));
+                }
+            }
         }
-        return s;
     }
-    if variant.is_empty() {
+    let rest: Vec<(String, String)> = variant
+        .iter()
+        .filter(|(k, _)| default(k).is_none())
+        .cloned()
+        .collect();
+    if !rest.is_empty() {
+        parts.push(tag(&rest));
+    }
+    if parts.is_empty() {
         trainer.to_string()
     } else {
-        format!("{trainer}_{}", tag(variant))
+        format!("{trainer}_{}", parts.join("_"))
     }
 }
 
@@ -287,8 +308,9 @@ pub fn expand(input: &PlanInput<'_>, resolver: &dyn Resolver) -> Result<Vec<RunP
     }
     for trainer in &input.trainers {
         let t = spec.trainer(trainer, path)?;
-        let tr = traits(trainer, &t);
-        let base_cfg = t.config.clone().or_else(|| spec.config.clone()).ok_or_else(|| SweepError::Spec {
+        let registered = sweep_traits(trainer, path)?;
+        let tr = traits(registered, &t);
+        let base_cfg = t.config.clone().or_else(|| spec.config.clone()).or_else(|| registered.config.map(String::from)).ok_or_else(|| SweepError::Spec {
             path: path.into(),
             what: format!("no trainer config for {trainer}: set `config:` at the top or under trainers.{trainer}"),
         })?;
@@ -296,18 +318,20 @@ pub fn expand(input: &PlanInput<'_>, resolver: &dyn Resolver) -> Result<Vec<RunP
             .config_dir
             .clone()
             .or_else(|| spec.config_dir.clone())
+            .or_else(|| registered.config_dir.map(String::from))
             .unwrap_or_else(|| trainer.clone());
         let rule = t.epoch_rule.or(spec.epoch_rule).unwrap_or_default();
         let mut lists = variant_lists(&t.variants, path, trainer)?;
-        if trainer == "CoOp" {
-            for (k, d) in COOP_DEFAULTS {
+        let defaults = registered.variant_defaults;
+        if !defaults.is_empty() {
+            for (k, d) in defaults {
                 if !lists.iter().any(|(kk, _)| kk == k) {
                     lists.push((k.to_string(), vec![d.to_string()]));
                 }
             }
-            // Folder tag order is CoOp's: nctx, csc, ctp, then the others.
+            // Folder tag order is the trainer's (CoOp: nctx, csc, ctp), then the others.
             lists.sort_by_key(|(k, _)| {
-                COOP_DEFAULTS
+                defaults
                     .iter()
                     .position(|(d, _)| d == k)
                     .unwrap_or(usize::MAX)
@@ -340,7 +364,7 @@ pub fn expand(input: &PlanInput<'_>, resolver: &dyn Resolver) -> Result<Vec<RunP
             spec.seeds.iter().map(|s| Some(*s)).collect()
         };
         for variant in cartesian(&lists) {
-            let label = label_for(trainer, &t, &variant);
+            let label = label_for(trainer, &t, registered, &variant);
             let vtag = tag(&variant);
             let cfg_file = |cfg: &str| format!("{}/{cfg_dir}/{cfg}.yaml", spec.trainer_config_dir);
             let mk = |dataset: &DatasetRef,

@@ -1,0 +1,386 @@
+//! What every prompt learner on a frozen CLIP shares (CoOp's and CoCoOp's `PromptLearner`
+//! and `CustomCLIP` scaffolding): the config checks, the context from N_CTX or CTX_INIT, the
+//! class prompts' token buffers and class-token placement, building the model, the
+//! training step and the registered model for checkpoints. A method supplies only its
+//! [`PromptModel`]: its trainable tensors, their state and its logits.
+
+use std::path::Path;
+
+use dassl_rs::clip::model::{Clip, Precision};
+use dassl_rs::clip::tokenizer::ClipTokenizer;
+use dassl_rs::config::Config;
+use dassl_rs::data::loader::Batch;
+use dassl_rs::engine::registered::{accuracy, backward_and_update, NamedState, Registered};
+use dassl_rs::engine::trainer_x::{Learner, Step};
+use dassl_rs::errors::{ConfigError, EngineError};
+use dassl_rs::log_println;
+use dassl_rs::optim::optimizer::Optimizer;
+use dassl_rs::optim::scaler::DynamicLossScaler;
+use dassl_rs::optim::scheduler::LrScheduler;
+use tch::{nn::VarStore, Device, Tensor};
+
+use crate::clip_common::{load_clip, precision_for};
+
+/// CLIP's text context length (every OpenAI model, and `clip.tokenize`'s default).
+pub const CONTEXT_LENGTH: i64 = 77;
+
+/// The registered name of a prompt learner's checkpoints (`OUTPUT_DIR/prompt_learner`).
+pub const MODEL_NAME: &str = "prompt_learner";
+
+/// Buffers a checkpoint stores but `load_model` ignores: they come from the class names.
+pub const TOKEN_BUFFERS: &[&str] = &["token_prefix", "token_suffix"];
+
+/// The checks a prompt trainer's `check_cfg` shares, for keys under `section`
+/// (`TRAINER.COOP`): PREC is a known precision, and the context (N_CTX vectors, or the
+/// words of CTX_INIT) is non-empty and leaves room in CLIP's 77 tokens for SOS, at least
+/// one class-name token, "." and EOS.
+pub fn check_prompt_cfg(cfg: &Config, section: &str) -> Result<(), ConfigError> {
+    crate::check_choice(cfg, &format!("{section}.PREC"), &["fp16", "fp32", "amp"])?;
+    let init_key = format!("{section}.CTX_INIT");
+    let ctx_init = cfg.str(&init_key)?;
+    let room = CONTEXT_LENGTH - 4;
+    if ctx_init.is_empty() {
+        let key = format!("{section}.N_CTX");
+        let n_ctx = cfg.int(&key)?;
+        if !(1..=room).contains(&n_ctx) {
+            return Err(ConfigError::InvalidChoice {
+                key,
+                value: n_ctx.to_string(),
+                expected: format!(
+                    "a number of context vectors from 1 to {room} (CLIP's context is {CONTEXT_LENGTH} tokens)"
+                ),
+            });
+        }
+    } else {
+        let init = ctx_init.replace('_', " ");
+        let words = init.split(' ').count() as i64;
+        let tokens = ClipTokenizer::new().encode(&init).len() as i64;
+        if words.max(tokens) > room {
+            return Err(ConfigError::InvalidChoice {
+                key: init_key,
+                value: ctx_init.to_string(),
+                expected: format!(
+                    "at most {room} context words and tokens (CLIP's context is {CONTEXT_LENGTH} tokens)"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Where the class token goes (CoOp's CLASS_TOKEN_POSITION).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClassTokenPosition {
+    End,
+    Middle,
+    Front,
+}
+
+/// The class prompts `"<context> <name>."` as token buffers around the learnable context.
+pub struct PromptTokens {
+    /// SOS embedding per class, `[n_cls, 1, D]`.
+    pub token_prefix: Tensor,
+    /// Class name, ".", EOS and padding embeddings, `[n_cls, 77 - 1 - n_ctx, D]`.
+    pub token_suffix: Tensor,
+    pub tokenized_prompts: Tensor,
+    pub n_cls: i64,
+    pub n_ctx: i64,
+    /// Token count of each class name (for middle/front placement).
+    pub name_lens: Vec<i64>,
+}
+
+impl std::fmt::Debug for PromptTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PromptTokens")
+            .field("n_cls", &self.n_cls)
+            .field("n_ctx", &self.n_ctx)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PromptTokens {
+    /// The context under `section` and the class prompts' buffers, as CoOp's
+    /// `PromptLearner.__init__`: CTX_INIT's word embeddings (one token per word, counted by
+    /// spaces as CoOp does), else `random(n_ctx)` for N_CTX vectors. Returns the context,
+    /// trainable, in CLIP's dtype.
+    pub fn with_context(
+        cfg: &Config,
+        section: &str,
+        classnames: &[String],
+        clip: &Clip,
+        device: Device,
+        random: impl FnOnce(i64) -> Tensor,
+    ) -> Result<(Tensor, Self), EngineError> {
+        let tok = ClipTokenizer::new();
+        let dtype = clip.dtype();
+        let n_cls = classnames.len() as i64;
+        let embed = |rows: Vec<Vec<i64>>| -> Tensor {
+            let n = rows.len() as i64;
+            let tokens = Tensor::from_slice(&rows.concat())
+                .view([n, -1])
+                .to_device(device);
+            tch::no_grad(|| clip.token_embedding(&tokens).to_kind(dtype))
+        };
+        let ctx_init = cfg.str(&format!("{section}.CTX_INIT"))?;
+        let (ctx_vectors, prompt_prefix, n_ctx) = if !ctx_init.is_empty() {
+            let init = ctx_init.replace('_', " ");
+            let n_ctx = init.split(' ').count() as i64;
+            let emb = embed(tok.tokenize(&[init.as_str()], CONTEXT_LENGTH as usize, false)?);
+            (emb.get(0).narrow(0, 1, n_ctx).copy(), init, n_ctx)
+        } else {
+            let n_ctx = cfg.int(&format!("{section}.N_CTX"))?;
+            (random(n_ctx), vec!["X"; n_ctx as usize].join(" "), n_ctx)
+        };
+        log_println!("Initial context: \"{prompt_prefix}\"");
+        log_println!("Number of context words (tokens): {n_ctx}");
+        let names: Vec<String> = classnames.iter().map(|n| n.replace('_', " ")).collect();
+        let name_lens: Vec<i64> = names.iter().map(|n| tok.encode(n).len() as i64).collect();
+        let prompts: Vec<String> = names
+            .iter()
+            .map(|n| format!("{prompt_prefix} {n}."))
+            .collect();
+        let rows = tok.tokenize(&prompts, CONTEXT_LENGTH as usize, false)?;
+        let tokenized_prompts = Tensor::from_slice(&rows.concat())
+            .view([n_cls, -1])
+            .to_device(device);
+        let embedding = embed(rows);
+        let tokens = PromptTokens {
+            token_prefix: embedding.narrow(1, 0, 1).copy(),
+            token_suffix: embedding
+                .narrow(1, 1 + n_ctx, CONTEXT_LENGTH - 1 - n_ctx)
+                .copy(),
+            tokenized_prompts,
+            n_cls,
+            n_ctx,
+            name_lens,
+        };
+        Ok((ctx_vectors.detach().set_requires_grad(true), tokens))
+    }
+
+    /// The prompt embeddings `[n_cls, 77, D]` around `ctx` (`[n_ctx, D]`, shared by all
+    /// classes, or `[n_cls, n_ctx, D]`), the class token placed as CoOp places it.
+    pub fn assemble(&self, ctx: &Tensor, position: ClassTokenPosition) -> Tensor {
+        let ctx = if ctx.dim() == 2 {
+            ctx.unsqueeze(0).expand([self.n_cls, -1, -1], false)
+        } else {
+            ctx.shallow_clone()
+        };
+        if position == ClassTokenPosition::End {
+            return Tensor::cat(&[&self.token_prefix, &ctx, &self.token_suffix], 1);
+        }
+        let half = self.n_ctx / 2;
+        let rows: Vec<Tensor> = (0..self.n_cls)
+            .map(|i| {
+                let len = self.name_lens[i as usize];
+                let prefix = self.token_prefix.narrow(0, i, 1);
+                let suffix = self.token_suffix.narrow(0, i, 1);
+                let class = suffix.narrow(1, 0, len);
+                let rest = suffix.narrow(1, len, self.token_suffix.size()[1] - len);
+                let ctx_i = ctx.narrow(0, i, 1);
+                if position == ClassTokenPosition::Middle {
+                    let a = ctx_i.narrow(1, 0, half);
+                    let b = ctx_i.narrow(1, half, self.n_ctx - half);
+                    Tensor::cat(&[&prefix, &a, &class, &b, &rest], 1)
+                } else {
+                    Tensor::cat(&[&prefix, &class, &ctx_i, &rest], 1)
+                }
+            })
+            .collect();
+        Tensor::cat(&rows, 0)
+    }
+
+    /// The two buffers as `state_dict` entries.
+    pub fn buffers(&self) -> Vec<(String, Tensor)> {
+        vec![
+            (TOKEN_BUFFERS[0].into(), self.token_prefix.shallow_clone()),
+            (TOKEN_BUFFERS[1].into(), self.token_suffix.shallow_clone()),
+        ]
+    }
+}
+
+/// Copies a checkpoint tensor into a parameter, as `load_state_dict` does: the shapes
+/// must match (`hint` says which settings shape it).
+pub fn copy_checked(
+    dst: &Tensor,
+    src: &Tensor,
+    key: &str,
+    from: &Path,
+    hint: &str,
+) -> Result<(), EngineError> {
+    if src.size() != dst.size() {
+        return Err(EngineError::StateShape {
+            path: from.to_path_buf(),
+            key: key.to_string(),
+            got: src.size(),
+            want: dst.size(),
+            hint: hint.to_string(),
+        });
+    }
+    let mut dst = dst.shallow_clone();
+    tch::no_grad(|| dst.copy_(&src.to_device(dst.device()).to_kind(dst.kind())));
+    Ok(())
+}
+
+/// A prompt learner: the part of a method that is its own idea.
+pub trait PromptModel: NamedState {
+    /// Whether the training summary has `acc` besides `loss` (CoOp yes, CoCoOp no).
+    const REPORTS_ACC: bool;
+    /// The tensors the optimizer updates, in PyTorch's `parameters()` order.
+    fn parameters(&self) -> Vec<Tensor>;
+    /// `CustomCLIP.forward`: logits `[B, n_cls]` for images on the device.
+    fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor;
+    /// Logged once CLIP is frozen (CoCoOp names the parameters to be updated).
+    fn after_freeze(&self) {}
+}
+
+/// CoOp's `CustomCLIP` with its trainer state: a frozen CLIP, the prompt learner, and the
+/// optimizer, scheduler and loss scaler registered with it.
+pub struct CustomClip<M> {
+    pub clip: Clip,
+    /// CLIP's variables, frozen (kept for inspection; the model holds its own handles).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub vs: VarStore,
+    pub pl: M,
+    pub optim: Optimizer,
+    pub sched: LrScheduler,
+    /// Enabled for PREC amp on a GPU (`torch.cuda.amp.GradScaler`'s defaults).
+    pub scaler: DynamicLossScaler,
+    pub device: Device,
+    nan_hint: String,
+}
+
+impl<M> std::fmt::Debug for CustomClip<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomClip")
+            .field("device", &self.device)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: PromptModel> CustomClip<M> {
+    /// `build_model`: CLIP in `<section>.PREC`, the prompt learner `make` builds on it,
+    /// CLIP frozen, and the optimizer and scheduler over the prompt learner only.
+    pub fn build(
+        cfg: &Config,
+        section: &str,
+        device: Device,
+        make: impl FnOnce(&Clip) -> Result<M, EngineError>,
+    ) -> Result<Self, EngineError> {
+        let precision = precision_for(cfg.str(&format!("{section}.PREC"))?, device)?;
+        let (mut vs, clip) = load_clip(cfg, device, precision)?;
+        log_println!("Building custom CLIP");
+        let pl = make(&clip)?;
+        log_println!("Turning off gradients in both the image and the text encoder");
+        vs.freeze();
+        pl.after_freeze();
+        let mut optim = Optimizer::build(cfg, pl.parameters())?;
+        let sched = LrScheduler::build(cfg, &mut optim)?;
+        let scaler = if precision == Precision::Amp && device != Device::Cpu {
+            DynamicLossScaler::default()
+        } else {
+            DynamicLossScaler::disabled()
+        };
+        Ok(CustomClip {
+            clip,
+            vs,
+            pl,
+            optim,
+            sched,
+            scaler,
+            device,
+            nan_hint: format!("; fp16 training is prone to this: try {section}.PREC fp32 or amp"),
+        })
+    }
+
+    fn logits(&self, images: &Tensor) -> Tensor {
+        self.pl.logits(&self.clip, images)
+    }
+}
+
+impl<M: PromptModel> Learner for CustomClip<M> {
+    /// Cross-entropy on the logits (under autocast for AMP), then the shared step.
+    fn forward_backward(
+        &mut self,
+        batch: &Batch,
+        step: Step,
+    ) -> Result<Vec<(&'static str, f64)>, EngineError> {
+        let images = batch.images.to_device(self.device);
+        let labels = batch.labels.to_device(self.device);
+        let forward = || {
+            let output = self.logits(&images);
+            let loss = output.cross_entropy_for_logits(&labels);
+            (output, loss)
+        };
+        let (output, loss) = if self.scaler.is_enabled() {
+            tch::autocast(true, forward)
+        } else {
+            forward()
+        };
+        let loss_value = backward_and_update(
+            &loss,
+            step,
+            &mut self.optim,
+            &mut self.sched,
+            &mut self.scaler,
+            &self.nan_hint,
+        )?;
+        let mut summary = vec![("loss", loss_value)];
+        if M::REPORTS_ACC {
+            summary.push(("acc", accuracy(&output, &labels)));
+        }
+        Ok(summary)
+    }
+
+    fn inference(&mut self, images: &Tensor) -> Result<Tensor, EngineError> {
+        Ok(self.logits(images))
+    }
+
+    fn current_lr(&self) -> f64 {
+        self.optim.lr()
+    }
+
+    fn registered(&mut self) -> Vec<Registered<'_>> {
+        vec![Registered {
+            name: MODEL_NAME,
+            model: &mut self.pl,
+            optim: &mut self.optim,
+            sched: &mut self.sched,
+            scaler: &mut self.scaler,
+            dropped_on_load: TOKEN_BUFFERS,
+        }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::cfg_from;
+
+    #[test]
+    fn check_prompt_cfg_bounds_the_context_by_clips_77_tokens() {
+        let check = |opts: &[&str]| check_prompt_cfg(&cfg_from(opts), "TRAINER.COOP");
+        assert!(check(&["TRAINER.COOP.N_CTX", "73"]).is_ok());
+        assert!(check(&["TRAINER.COOP.CTX_INIT", "a_photo_of_a"]).is_ok());
+        // CTX_INIT replaces N_CTX, as in CoOp.
+        assert!(check(&[
+            "TRAINER.COOP.N_CTX",
+            "0",
+            "TRAINER.COOP.CTX_INIT",
+            "a photo"
+        ])
+        .is_ok());
+        let long = vec!["a"; 74].join(" ");
+        for (key, value) in [
+            ("TRAINER.COOP.N_CTX", "0"),
+            ("TRAINER.COOP.N_CTX", "74"),
+            ("TRAINER.COOP.PREC", "fp8"),
+            ("TRAINER.COOP.CTX_INIT", long.as_str()),
+        ] {
+            let e = check(&[key, value]).unwrap_err();
+            assert!(
+                matches!(&e, ConfigError::InvalidChoice { key: k, .. } if k == key),
+                "{key} {value}: {e}"
+            );
+        }
+    }
+}
