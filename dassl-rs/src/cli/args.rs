@@ -54,6 +54,9 @@ pub enum Command {
     Report(super::sweep_cmds::ReportArgs),
     /// Where each run of a sweep's output folder stands (local or Slurm).
     Status(super::sweep_cmds::StatusArgs),
+    /// The frozen-feature cache: list or remove cached image features.
+    #[command(subcommand)]
+    Cache(super::cache_cmd::CacheCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@
 //! so it is testable as a library.
 
 mod args;
+mod cache_cmd;
 mod commands;
 pub mod sweep_cmds;
 
@@ -45,6 +46,8 @@ pub enum CliError {
     Sweep(#[from] SweepError),
     #[error(transparent)]
     Report(#[from] ReportError),
+    #[error(transparent)]
+    Cache(#[from] crate::features::CacheError),
 }
 
 impl CliError {
@@ -58,6 +61,7 @@ impl CliError {
             CliError::Report(ReportError::Usage(_) | ReportError::NoManifest { .. }) => 2,
             CliError::Clip(ClipError::MissingModel { .. } | ClipError::UnknownModel { .. }) => 2,
             CliError::Fetch(crate::errors::FetchError::Registry(_)) | CliError::Tokenize(_) => 2,
+            CliError::Cache(crate::features::CacheError::NoSuchEntry { .. }) => 2,
             _ => 1,
         }
     }
