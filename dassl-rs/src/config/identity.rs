@@ -19,10 +19,10 @@ use thiserror::Error;
 use super::content_hash::{self, ContentHashError};
 use super::{Config, Origin, Value};
 use crate::clip::weights::ClipError;
-use crate::data::{split, DatasetBase, Datum};
-use crate::errors::{ConfigError, DataError, RegistryError};
 use crate::clip::BackboneEntry;
 use crate::data::DatasetEntry;
+use crate::data::{split, DatasetBase, Datum};
+use crate::errors::{ConfigError, DataError, RegistryError};
 use crate::registry::RegistryEntry;
 
 /// First line of the hashed text: a change of the recipe changes every identity once.

@@ -19,12 +19,12 @@ use crate::config::{identity, Config};
 use crate::data::loader::Sampler;
 use crate::data::manager::transform_config;
 use crate::data::transforms::Transform;
-use crate::errors::ConfigError;
-use crate::optim::optimizer::OptimSettings;
-use crate::optim::scheduler::{LrScheduler, SchedSettings};
 use crate::data::DatasetEntry;
 use crate::engine::TrainerEntry;
+use crate::errors::ConfigError;
 use crate::evaluation::EvaluatorEntry;
+use crate::optim::optimizer::OptimSettings;
+use crate::optim::scheduler::{LrScheduler, SchedSettings};
 use crate::registry::RegistryEntry;
 
 /// What `dassl train`'s flags add to a run's config.

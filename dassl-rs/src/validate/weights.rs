@@ -11,8 +11,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::clip::model::ClipConfig;
-use crate::config::content_hash;
 use crate::clip::BackboneEntry;
+use crate::config::content_hash;
 use crate::registry::RegistryEntry;
 
 /// What is known about good weights: where they are and the architecture they hold.
