@@ -2,6 +2,7 @@
 
 mod support;
 
+mod bad_input;
 mod clip_cmd;
 mod config_cmd;
 mod demo;
