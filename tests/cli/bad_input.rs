@@ -27,8 +27,6 @@ struct Case {
     code: i32,
     /// Every one must appear in stdout or stderr.
     needles: Vec<String>,
-    /// Checks that only apply after a merge still to come (shown, not failed).
-    pending: Option<&'static str>,
 }
 
 fn s(v: &[&str]) -> Vec<String> {
@@ -382,8 +380,7 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
             "TEST.SPLIT",
         ],
     );
-    // Trainer checks come from the trainer's registry entry (helper "compose").
-    let pending = Some("TrainerEntry::check_cfg (helper compose) not merged yet");
+    // Trainer checks come from the trainer's registry entry (TrainerEntry::check_cfg).
     for (name, opts, needles) in [
         ("n_ctx_too_long", &["TRAINER.COOP.N_CTX", "100"][..], &["TRAINER.COOP.N_CTX", "100"][..]),
         ("n_ctx_zero", &["TRAINER.COOP.N_CTX", "0"], &["TRAINER.COOP.N_CTX", "positive"]),
@@ -391,9 +388,7 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
         ("prec_unknown", &["TRAINER.COOP.PREC", "fp8"], &["TRAINER.COOP.PREC", "fp16, fp32, amp"]),
         ("class_token_position_unknown", &["TRAINER.COOP.CLASS_TOKEN_POSITION", "side"], &["TRAINER.COOP.CLASS_TOKEN_POSITION", "end, middle, front"]),
     ] {
-        let mut c = opt_case(fx, base, name, opts, needles);
-        c.pending = pending;
-        v.push(c);
+        v.push(opt_case(fx, base, name, opts, needles));
     }
 
     // --- trainer and flags -------------------------------------------------------
@@ -1194,29 +1189,15 @@ fn bad_input_corpus() {
             .flat_map(|h| h.join().unwrap())
             .collect()
     });
-    let mut failed = Vec::new();
-    let mut pending = 0;
-    for (i, r) in results {
-        match (r, all[i].pending) {
-            (Ok(()), _) => {}
-            (Err(e), Some(reason)) => {
-                pending += 1;
-                println!(
-                    "PENDING {} ({reason}): {}",
-                    all[i].name,
-                    e.lines().nth(1).unwrap_or("")
-                );
-            }
-            (Err(e), None) => failed.push(e),
-        }
-    }
-    println!(
-        "bad-input corpus: {} cases, {} passed, {} pending, {} failed",
+    let failed: Vec<String> = results.into_iter().filter_map(|(_, r)| r.err()).collect();
+    let summary = format!(
+        "bad-input corpus: {} cases, {} passed, {} failed",
         all.len(),
-        all.len() - pending - failed.len(),
-        pending,
+        all.len() - failed.len(),
         failed.len()
     );
+    println!("{summary}");
+    crate::support::write_figures("bad_input.md", &format!("{summary}\n"));
     assert!(
         failed.is_empty(),
         "{} cases failed:\n{}",
