@@ -7,5 +7,6 @@ mod clip_cmd;
 mod config_cmd;
 mod demo;
 mod list;
+mod resume;
 mod sweep;
 mod train;

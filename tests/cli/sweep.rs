@@ -791,7 +791,6 @@ fn slurm_job_arrays_run_the_sweep_and_the_report_job() {
 /// every run again (no run may resume from the old config's checkpoint) and reports the
 /// new numbers.
 #[test]
-#[ignore = "needs issue 10 phase 2: runs still resume from a checkpoint of another config (stale state is not moved aside yet)"]
 fn changing_the_lr_of_a_finished_sweep_retrains_every_run() {
     let dir = tempfile::tempdir().unwrap();
     let clip = crate::support::tiny_clip(dir.path());
