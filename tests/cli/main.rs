@@ -6,6 +6,7 @@ mod bad_input;
 mod clip_cmd;
 mod config_cmd;
 mod demo;
+mod kill;
 mod list;
 mod resume;
 mod sweep;

@@ -247,3 +247,78 @@ fn a_run_never_resumes_another_configs_checkpoint() {
     let aside = dir.path().join(&stale[0]);
     assert!(aside.join("result.json").is_file() && aside.join("prompt_learner").is_dir());
 }
+
+fn earlier_logs(out: &Path) -> usize {
+    std::fs::read_dir(out)
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("log.txt-"))
+        })
+        .count()
+}
+
+/// Starts the run in its own process group and sends `sig` to the group (as a terminal's
+/// Ctrl-C or Slurm's SIGTERM would) once its log shows `line` (after `earlier` earlier
+/// attempts' logs were set aside); returns the exit status and stderr.
+fn signal_at(dir: &Path, args: &[String], line: &str, earlier: usize, sig: &str) -> (i32, String) {
+    use std::os::unix::process::CommandExt;
+    let child = Command::new(env!("CARGO_BIN_EXE_dassl"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CUDA_VISIBLE_DEVICES")
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = dir.join("out");
+    let t0 = Instant::now();
+    while earlier_logs(&out) < earlier
+        || !std::fs::read_to_string(out.join("log.txt")).is_ok_and(|l| l.contains(line))
+    {
+        assert!(t0.elapsed() < Duration::from_secs(120), "no {line}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Command::new("kill")
+        .args([sig, "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    (o.status.code().unwrap_or(-1), stderr(&o))
+}
+
+/// Ctrl-C stops `dassl train` between batches (exit 130), SIGTERM likewise with 143 (what
+/// Slurm's requeue expects of a preempted task); the next start resumes from the last
+/// complete epoch.
+#[test]
+fn sigint_and_sigterm_stop_between_batches_and_the_run_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = crate::support::tiny_clip(dir.path());
+    let root = crate::support::toy_data(dir.path());
+    let args = train_args(&root, &clip, "out", "2");
+    let (code, err) = signal_at(dir.path(), &args, "epoch [2/2] batch [1/5]", 0, "-INT");
+    assert_eq!(code, 130, "{err}");
+    assert!(err.contains("stopped by SIGINT in epoch 2"), "{err}");
+    assert!(err.contains("resume from the end of epoch 1"), "{err}");
+    let out = dir.path().join("out");
+    assert_eq!(
+        std::fs::read_to_string(out.join(".last-epoch/latest")).unwrap(),
+        "epoch-1\n"
+    );
+    let (code, err) = signal_at(dir.path(), &args, "epoch [2/2] batch [1/5]", 1, "-TERM");
+    assert_eq!(code, 143, "{err}");
+    assert!(err.contains("stopped by SIGTERM"), "{err}");
+    let o = run(dir.path(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("Found checkpoint at out"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stdout(&o).contains("epoch [1/2]"), "{}", stdout(&o));
+    assert!(out.join("result.json").is_file());
+    // Three attempts: two stopped logs beside the complete one.
+    assert_eq!(earlier_logs(&out), 2);
+}

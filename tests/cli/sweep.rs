@@ -69,7 +69,7 @@ fn small_sweep(dir: &Path) -> PathBuf {
 }
 
 /// `dassl args...` in `dir`, with the stand-in RN50 of `dir` as OpenAI's weights.
-fn cmd(dir: &Path, args: &[&str]) -> Command {
+pub(crate) fn cmd(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_dassl"));
     c.args(args)
         .current_dir(dir)
@@ -78,13 +78,13 @@ fn cmd(dir: &Path, args: &[&str]) -> Command {
     c
 }
 
-fn run_in(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn run_in(dir: &Path, args: &[&str]) -> Output {
     cmd(dir, args).output().expect("dassl runs")
 }
 
 /// Starts `dassl` in its own process group, so a test can signal the sweep, its wrappers
 /// and its runs together.
-fn spawn_group(dir: &Path, args: &[&str]) -> Child {
+pub(crate) fn spawn_group(dir: &Path, args: &[&str]) -> Child {
     cmd(dir, args)
         .process_group(0)
         .stdout(Stdio::null())
@@ -93,7 +93,7 @@ fn spawn_group(dir: &Path, args: &[&str]) -> Child {
         .unwrap()
 }
 
-fn kill(sig: &str, target: &str) {
+pub(crate) fn kill(sig: &str, target: &str) {
     Command::new("kill")
         .args([sig, "--", target])
         .status()
@@ -119,7 +119,7 @@ fn starts(d: &Path) -> usize {
 }
 
 /// Pids of the wrappers whose runs are running (from their state files).
-fn wrapper_pids(out: &Path) -> Vec<String> {
+pub(crate) fn wrapper_pids(out: &Path) -> Vec<String> {
     let mut pids = Vec::new();
     for e in std::fs::read_dir(out.join(".dassl/state"))
         .into_iter()
@@ -135,7 +135,7 @@ fn wrapper_pids(out: &Path) -> Vec<String> {
 }
 
 /// Whether process `pid` has ended (gone, or a zombie nobody reaped yet).
-fn ended(pid: &str) -> bool {
+pub(crate) fn ended(pid: &str) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
         Ok(stat) => stat
@@ -146,7 +146,7 @@ fn ended(pid: &str) -> bool {
 }
 
 /// Waits until `cond` holds (at most `secs` seconds).
-fn eventually(secs: u64, cond: impl Fn() -> bool) -> bool {
+pub(crate) fn eventually(secs: u64, cond: impl Fn() -> bool) -> bool {
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs(secs) {
         if cond() {
