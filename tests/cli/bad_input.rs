@@ -19,7 +19,6 @@ struct Fx {
     env: Vec<(String, PathBuf)>,
 }
 
-#[derive(Default)]
 struct Case {
     name: String,
     dir: PathBuf,
@@ -63,7 +62,6 @@ fn opt_case(fx: &Fx, base: &Path, name: &str, opts: &[&str], needles: &[&str]) -
         dir,
         code: 2,
         needles: s(needles),
-        ..Default::default()
     }
 }
 
@@ -85,7 +83,6 @@ fn weights_case(fx: &Fx, base: &Path, name: &str, weights: &Path, needles: &[&st
         dir,
         code: 2,
         needles,
-        ..Default::default()
     }
 }
 
@@ -150,7 +147,6 @@ fn sweep_case(
         dir,
         code: 2,
         needles: s(needles),
-        ..Default::default()
     }
 }
 
@@ -401,7 +397,6 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
         args,
         code: 2,
         needles: s(&["[CoOP]", "do you mean [CoOp]"]),
-        ..Default::default()
     });
     let dir = base.join("trainer_missing");
     let args = s(&["train", "--output-dir"])
@@ -414,7 +409,6 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
         args,
         code: 2,
         needles: s(&["TRAINER.NAME is not set", "--trainer"]),
-        ..Default::default()
     });
     let flag = |v: &mut Vec<Case>, name: &str, flags: &[&str], needles: &[&str]| {
         let dir = base.join(name);
@@ -424,7 +418,6 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
             dir,
             code: 2,
             needles: s(needles),
-            ..Default::default()
         })
     };
     flag(
@@ -478,7 +471,6 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
             dir,
             code: 2,
             needles,
-            ..Default::default()
         })
     };
     file(
@@ -643,7 +635,6 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
             "CLIP weights ViT-B/16 not found",
             "dassl clip fetch ViT-B/16",
         ]),
-        ..Default::default()
     });
     let dir = base.join("openai_wrong_file");
     write(&dir.join("clip/ViT-B-32.pt"), b"a partial download");
@@ -664,7 +655,6 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
             "expected OpenAI's",
             "dassl clip fetch ViT-B/32",
         ]),
-        ..Default::default()
     });
 
     // --- data --------------------------------------------------------------------
@@ -678,7 +668,6 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
             dir,
             code: 2,
             needles: s(needles),
-            ..Default::default()
         })
     };
     data_case(
@@ -755,7 +744,6 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
         args,
         code: 2,
         needles: s(&["/nonexistent/spec.yaml"]),
-        ..Default::default()
     });
 
     // --- output paths ------------------------------------------------------------
@@ -768,7 +756,6 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
         args,
         code: 2,
         needles: s(&["OUTPUT_DIR", "is a file, expected a folder"]),
-        ..Default::default()
     });
 
     // --- checkpoints (a model folder to evaluate) ---------------------------------
@@ -800,7 +787,6 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
             dir,
             code: 1,
             needles: s(&["model.pth.tar-1"]),
-            ..Default::default()
         });
     }
     let dir = base.join("checkpoint_epoch_missing");
@@ -822,7 +808,6 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
         dir,
         code: 1,
         needles: s(&["model.pth.tar-7"]),
-        ..Default::default()
     });
 
     // --- sweep files -------------------------------------------------------------
@@ -955,7 +940,6 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
         dir,
         code: 2,
         needles: s(&["`seeds` is empty", "CoOp needs seeds"]),
-        ..Default::default()
     });
     let dir = base.join("sweep_shots_empty");
     std::fs::create_dir_all(&dir).unwrap();
@@ -972,7 +956,6 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
         dir,
         code: 2,
         needles: s(&["`shots` is empty", "CoOp needs shots"]),
-        ..Default::default()
     });
     let dir = base.join("sweep_file_missing");
     v.push(Case {
@@ -981,7 +964,6 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
         dir,
         code: 2,
         needles: s(&["cannot read sweep file /nonexistent/sweep ü.yaml"]),
-        ..Default::default()
     });
     let dir = base.join("sweep_invalid_yaml");
     let spec = write(&dir.join("s.yaml"), "datasets: [dtd\n");
@@ -991,7 +973,6 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
         dir,
         code: 2,
         needles: s(&["s.yaml", "is not valid"]),
-        ..Default::default()
     });
 
     // --- other commands ----------------------------------------------------------
@@ -1003,7 +984,6 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
             dir,
             code,
             needles: s(needles),
-            ..Default::default()
         })
     };
     cmd(
@@ -1250,7 +1230,6 @@ fn read_only_and_full_file_systems() {
         args: train(&fx, &ro.0.join("run"), &[], &[]),
         code: 2,
         needles: s(&["OUTPUT_DIR", "cannot be written", "Read-only file system"]),
-        ..Default::default()
     };
     let r = check(&fx, &c);
     drop(ro);
@@ -1264,7 +1243,6 @@ fn read_only_and_full_file_systems() {
         args: train(&fx, &full.0, &["--no-train"], &[]),
         code: 1,
         needles: s(&["config.yaml", "No space left on device"]),
-        ..Default::default()
     };
     let r = check(&fx, &c);
     assert!(

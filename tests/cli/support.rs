@@ -140,10 +140,7 @@ pub fn write_figures(name: &str, text: &str) {
     if let Some(dir) = std::env::var_os("DASSL_FIGURES_DIR") {
         let dir = PathBuf::from(dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let header = format!(
-            "<!-- written by `DASSL_FIGURES_DIR={} cargo test --release --test cli`; do not edit -->\n",
-            dir.display()
-        );
-        std::fs::write(dir.join(name), header + text).unwrap();
+        let header = "<!-- written by `DASSL_FIGURES_DIR=<this folder> cargo test --release --test cli`; do not edit -->\n";
+        std::fs::write(dir.join(name), format!("{header}{text}")).unwrap();
     }
 }
