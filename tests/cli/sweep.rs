@@ -201,7 +201,13 @@ fn dry_run_lists_the_runs_and_writes_nothing() {
 /// submitting any job, listing every problem (each once, with the runs it affects).
 #[test]
 fn a_sweep_over_missing_data_exits_2_before_launching_anything() {
-    for executor in ["local", "slurm"] {
+    for (executor, trainers) in [
+        ("local", &["--trainer", "CoOp"][..]),
+        ("slurm", &["--trainer", "CoOp"]),
+        // As the issue types it: every trainer of the file.
+        ("local", &[]),
+        ("slurm", &[]),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let calls = dir.path().join("calls");
         let sbatch = dir.path().join("sbatch");
@@ -214,10 +220,9 @@ fn a_sweep_over_missing_data_exits_2_before_launching_anything() {
         let prog = stand_in(dir.path(), "");
         let out = dir.path().join("out");
         let o = Command::new(env!("CARGO_BIN_EXE_dassl"))
+            .arg("run")
+            .args(trainers)
             .args([
-                "run",
-                "--trainer",
-                "CoOp",
                 "--sweep",
                 "configs/fewshot.yaml",
                 "--root",
@@ -237,7 +242,11 @@ fn a_sweep_over_missing_data_exits_2_before_launching_anything() {
             .unwrap();
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{executor}: {err}");
-        assert!(err.contains("165 of 165 runs cannot start"), "{err}");
+        let planned = if trainers.is_empty() { 341 } else { 165 };
+        assert!(
+            err.contains(&format!("{planned} of {planned} runs cannot start")),
+            "{err}"
+        );
         assert!(
             err.contains("dataset folder /nonexistent/caltech-101 not found")
                 && err.contains("dataset folder /nonexistent/imagenet not found")
