@@ -322,3 +322,133 @@ fn sigint_and_sigterm_stop_between_batches_and_the_run_resumes() {
     // Three attempts: two stopped logs beside the complete one.
     assert_eq!(earlier_logs(&out), 2);
 }
+
+/// Files named `name` under `dir`, at any depth.
+fn find(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            found.extend(find(&p, name));
+        } else if e.file_name() == name {
+            found.push(p);
+        }
+    }
+    found
+}
+
+/// A Slurm array task preempted with SIGTERM stops its run, asks `scontrol requeue` for
+/// itself and exits 143; the requeued task resumes the run from its last complete epoch.
+/// (sbatch and scontrol are stand-ins; the task script is the one `dassl run` submitted.)
+#[test]
+fn a_preempted_slurm_task_requeues_itself_and_resumes() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let clip = crate::support::tiny_clip(dir.path());
+    let root = crate::support::toy_data(dir.path());
+    let spec = dir.path().join("toy.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name: toy\nroot: {}\ndatasets:\n  - {{key: toy_shapes, name: ToyShapes}}\nshots: [4]\nseeds: [1]\nconfig: rn50\nconfig_dir: CoOp\ntrainer_config_dir: {}/configs/trainers\nopts:\n  MODEL.BACKBONE.NAME: {}\n  INPUT.SIZE: (32, 32)\n  OPTIM.MAX_EPOCH: 2\n  DATALOADER.TRAIN_X.BATCH_SIZE: 4\n  TRAINER.COOP.N_CTX: 4\n  TRAIN.PRINT_FREQ: 1\ntrainers: {{CoOp: }}\n",
+            root.display(),
+            repo().display(),
+            clip.display()
+        ),
+    )
+    .unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for (tool, body) in [
+        ("sbatch", "echo \"$@\" >> \"$0.calls\"; echo 7"),
+        ("scontrol", "echo \"$@\" >> \"$0.calls\""),
+    ] {
+        let p = bin.join(tool);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_dassl"))
+        .args(["run", "--sweep", spec.to_str().unwrap(), "--output", "out"])
+        .args(["--executor", "slurm", "--no-progress"])
+        .current_dir(dir.path())
+        .env("DASSL_SBATCH", bin.join("sbatch"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.path().join("out");
+    let script = std::fs::read_dir(out.join(".dassl/slurm"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            std::fs::read_to_string(p).is_ok_and(|t| t.contains("--task-list"))
+                && !p.to_string_lossy().contains("report")
+        })
+        .expect("a task script");
+    let task = || {
+        let mut c = Command::new("bash");
+        c.arg(&script)
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .env("SLURM_ARRAY_JOB_ID", "7")
+            .env("SLURM_ARRAY_TASK_ID", "0")
+            .env_remove("CUDA_VISIBLE_DEVICES");
+        c
+    };
+    let child = task()
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    let log = loop {
+        if let Some(log) = find(&out, "log.txt").pop() {
+            if std::fs::read_to_string(&log).is_ok_and(|l| l.contains("epoch [2/2] batch [1/")) {
+                break log;
+            }
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "epoch 2 never started"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    // Slurm's preemption: SIGTERM to the task.
+    Command::new("kill")
+        .args(["-TERM", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("requeued Slurm task 7_0"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(bin.join("scontrol.calls")).unwrap(),
+        "requeue 7_0\n"
+    );
+    let run_dir = log.parent().unwrap();
+    assert!(!run_dir.join("result.json").exists());
+    assert_eq!(
+        std::fs::read_to_string(run_dir.join(".last-epoch/latest")).unwrap(),
+        "epoch-1\n"
+    );
+    // The requeued task runs again and resumes.
+    let o = task().output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let log = std::fs::read_to_string(run_dir.join("log.txt")).unwrap();
+    assert!(log.contains("Found checkpoint at"), "{log}");
+    assert!(
+        !log.contains("epoch [1/2]") && log.contains("Finish training"),
+        "{log}"
+    );
+    assert!(run_dir.join("result.json").is_file());
+}
