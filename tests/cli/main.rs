@@ -2,9 +2,12 @@
 
 mod support;
 
+mod bad_input;
 mod clip_cmd;
 mod config_cmd;
 mod demo;
+mod kill;
 mod list;
+mod resume;
 mod sweep;
 mod train;
