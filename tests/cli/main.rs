@@ -2,6 +2,7 @@
 
 mod support;
 
+mod cache_cmd;
 mod clip_cmd;
 mod config_cmd;
 mod demo;

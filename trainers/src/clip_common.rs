@@ -5,6 +5,8 @@ use dassl_rs::clip::model::{Clip, Precision};
 use dassl_rs::config::Config;
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
+use std::path::PathBuf;
+
 use tch::{nn::VarStore, Device};
 
 /// CoOp's `PREC`, the same on every device: fp16 runs in fp16 on a CPU too, as
@@ -25,12 +27,12 @@ pub fn precision_for(prec: &str) -> Result<Precision, EngineError> {
 }
 
 /// Loads `MODEL.BACKBONE.NAME` (an OpenAI name from the CLIP cache, or a weights file) and
-/// checks that its input resolution is the configured INPUT.SIZE.
+/// checks that its input resolution is the configured INPUT.SIZE; also returns the file.
 pub fn load_clip(
     cfg: &Config,
     device: Device,
     precision: Precision,
-) -> Result<(VarStore, Clip), EngineError> {
+) -> Result<(VarStore, Clip, PathBuf), EngineError> {
     let name = cfg.str("MODEL.BACKBONE.NAME")?;
     log_println!("Loading CLIP (backbone: {name})");
     let path = dassl_rs::clip::resolve_weights(name)?;
@@ -44,7 +46,7 @@ pub fn load_clip(
             res,
         });
     }
-    Ok((vs, clip))
+    Ok((vs, clip, path))
 }
 
 /// L2-normalises rows as `x / x.norm(dim=-1, keepdim=True)`.

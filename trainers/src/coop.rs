@@ -7,7 +7,7 @@
 use std::ops::Deref;
 use std::path::Path;
 
-use dassl_rs::clip::model::Clip;
+use dassl_rs::clip::model::{Clip, TextEncodeError};
 use dassl_rs::config::{Config, ConfigBuilder};
 use dassl_rs::data::manager::DataManager;
 use dassl_rs::engine::registered::NamedState;
@@ -145,9 +145,16 @@ impl PromptLearner {
         })
     }
 
-    /// The prompt embeddings `[n_cls, 77, D]`.
+    /// The prompt embeddings `[n_cls, 77, D]` (CoOp's `forward`; the logits use
+    /// [`PromptLearner::text_features`]).
+    #[cfg(test)]
     pub fn forward(&self) -> Tensor {
         self.tokens.assemble(&self.ctx, self.position)
+    }
+
+    /// `TextEncoder(prompts)`: the class text features `[n_cls, embed_dim]`.
+    pub fn text_features(&self, clip: &Clip) -> Result<Tensor, TextEncodeError> {
+        self.tokens.text_features(clip, &self.ctx, self.position)
     }
 }
 
@@ -190,17 +197,28 @@ impl PromptModel for PromptLearner {
         vec![self.ctx.shallow_clone()]
     }
 
-    /// CoOp's `CustomCLIP.forward`.
-    fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor {
-        let image_features = normalize_rows(&clip.encode_image(images));
-        let prompts = self.forward();
-        let text_features = normalize_rows(
-            &clip.encode_text_from_embeddings(&prompts, &self.tokens.tokenized_prompts),
-        );
+    /// CoOp's text features depend on the context only: computed once per evaluation.
+    fn image_free_text_features(&self, clip: &Clip) -> Result<Option<Tensor>, EngineError> {
+        Ok(Some(self.text_features(clip)?))
+    }
+
+    /// CoOp's `CustomCLIP.forward` from the image encoder's output.
+    fn logits_from_features(
+        &self,
+        clip: &Clip,
+        image_features: &Tensor,
+        text: Option<&Tensor>,
+    ) -> Result<Tensor, EngineError> {
+        let image_features = normalize_rows(image_features);
+        let text_features = match text {
+            Some(t) => t.shallow_clone(),
+            None => self.text_features(clip)?,
+        };
+        let text_features = normalize_rows(&text_features);
         // `logit_scale * image_features @ text_features.t()`, evaluated left to right; the
         // fp32 0-dim scale keeps the features' dtype.
         let text_features = text_features.to_kind(image_features.kind());
-        (clip.logit_scale().exp() * image_features).matmul(&text_features.tr())
+        Ok((clip.logit_scale().exp() * image_features).matmul(&text_features.tr()))
     }
 }
 
@@ -214,6 +232,8 @@ mod tests {
     struct Setup {
         _dir: tempfile::TempDir,
         cfg: Config,
+        /// The opts `cfg` was made from.
+        opts: Vec<String>,
     }
 
     fn setup(opts: &[&str]) -> Setup {
@@ -234,7 +254,11 @@ mod tests {
         all.extend(prompt_opts("CoOp", SECTION, &clip, dir.path(), "4"));
         all.extend(opts.iter().map(|s| s.to_string()));
         let cfg = cfg_from(&all);
-        Setup { _dir: dir, cfg }
+        Setup {
+            _dir: dir,
+            cfg,
+            opts: all,
+        }
     }
 
     #[test]
@@ -308,6 +332,101 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Logits `100 * normalise(img) @ normalise(txt).T` and the gradient of a cross-entropy
+    /// loss to a copy of `ctx`, for text features computed by `encode`.
+    fn logits_and_ctx_grad(
+        ctx: &Tensor,
+        img: &Tensor,
+        encode: impl Fn(&Tensor) -> Tensor,
+    ) -> (Tensor, Tensor) {
+        let ctx = ctx.detach().copy().set_requires_grad(true);
+        let txt = normalize_rows(&encode(&ctx));
+        let logits = normalize_rows(img).matmul(&txt.tr()) * 100.0;
+        let labels = Tensor::from_slice(&[0i64, 1, 2, 0, 1]);
+        logits.cross_entropy_for_logits(&labels).backward();
+        (logits.detach(), ctx.grad().copy())
+    }
+
+    /// With the text encoder's fast paths on and off (shared prefix, stopping at the last
+    /// EOT, against OpenAI's full-length computation): logits within 1e-4 at logit scale
+    /// 100 and ctx gradients within 1e-5 relative, for every position, CSC and CTX_INIT.
+    #[test]
+    fn fast_text_paths_match_the_full_computation() {
+        let cases: [&[&str]; 7] = [
+            &["TRAINER.COOP.CLASS_TOKEN_POSITION", "end"],
+            &["TRAINER.COOP.CLASS_TOKEN_POSITION", "middle"],
+            &["TRAINER.COOP.CLASS_TOKEN_POSITION", "front"],
+            &["TRAINER.COOP.CSC", "True"],
+            &[
+                "TRAINER.COOP.CSC",
+                "True",
+                "TRAINER.COOP.CLASS_TOKEN_POSITION",
+                "middle",
+            ],
+            &["TRAINER.COOP.CTX_INIT", "a photo of a"],
+            &[
+                "TRAINER.COOP.CTX_INIT",
+                "a photo of a",
+                "TRAINER.COOP.CLASS_TOKEN_POSITION",
+                "middle",
+            ],
+        ];
+        tch::manual_seed(7);
+        let img = Tensor::randn([5, 16], (Kind::Float, Device::Cpu));
+        for opts in cases {
+            let s = setup(opts);
+            let (_, learner, _) = build_learner(&s.cfg).unwrap();
+            let (pl, clip) = (&learner.pl, &learner.clip);
+            let fast = logits_and_ctx_grad(&pl.ctx, &img, |c| {
+                pl.tokens.text_features(clip, c, pl.position).unwrap()
+            });
+            let full = logits_and_ctx_grad(&pl.ctx, &img, |c| {
+                pl.tokens.reference_text_features(clip, c, pl.position)
+            });
+            let dl = (&fast.0 - &full.0).abs().max().double_value(&[]);
+            let dg = (&fast.1 - &full.1).abs().max().double_value(&[])
+                / full.1.abs().max().double_value(&[]);
+            assert!(
+                dl < 1e-4 && dg < 1e-5,
+                "{opts:?}: logits {dl:.2e}, ctx grad {dg:.2e}"
+            );
+        }
+    }
+
+    /// Issue 13: the frozen-feature cache changes no result. A short CoOp run scores the
+    /// same with the cache off, with an empty cache (built) and with a filled one (read).
+    #[test]
+    fn a_toy_run_scores_the_same_with_and_without_the_feature_cache() {
+        let s = setup(&["OPTIM.MAX_EPOCH", "2"]);
+        let cache = s._dir.path().join("features");
+        let run = |setting: &str| -> (f64, f64) {
+            let mut opts = s.opts.clone();
+            opts.extend(["TEST.FEATURE_CACHE".to_string(), setting.to_string()]);
+            let mut trainer = build(&cfg_from(&opts)).unwrap();
+            trainer.train().unwrap();
+            let final_test = read_accuracy(&s.cfg);
+            (final_test, trainer.test(None).unwrap())
+        };
+        let off = run("off");
+        let on = run(cache.to_str().unwrap());
+        let listed = dassl_rs::features::FeatureCache::at(&cache).list().unwrap();
+        assert_eq!(listed.len(), 1, "one entry: the test split");
+        assert_eq!(on, off, "final test and a repeated test, cache on and off");
+        assert_eq!(
+            run(cache.to_str().unwrap()),
+            off,
+            "a second run reads the entry"
+        );
+    }
+
+    /// The accuracy result.json of the run's OUTPUT_DIR holds.
+    fn read_accuracy(cfg: &Config) -> f64 {
+        let dir = Path::new(cfg.str("OUTPUT_DIR").unwrap());
+        dassl_rs::engine::result::RunResult::read(dir)
+            .expect("the run wrote result.json")
+            .accuracy
     }
 
     #[test]

@@ -134,7 +134,12 @@ impl Clip {
     }
 
     /// [`Clip::encode_prompts`] over the given span.
-    pub fn encode_prompts_over(&self, prompts: &Tensor, eot: &EotPositions, span: TextSpan) -> Tensor {
+    pub fn encode_prompts_over(
+        &self,
+        prompts: &Tensor,
+        eot: &EotPositions,
+        span: TextSpan,
+    ) -> Tensor {
         let given = prompts.size()[1];
         let l = match span {
             TextSpan::Full => given,
@@ -226,7 +231,9 @@ impl Clip {
         let xp = (prefix.to_kind(dtype) + pos.narrow(0, 0, p).to_kind(dtype)).permute([1, 0, 2]);
         let xs = suffixes.narrow(1, 0, s).to_kind(dtype) + pos.narrow(0, p, s).to_kind(dtype);
         let xs = if g > 1 {
-            xs.unsqueeze(0).expand([g, n, s, width], false).reshape([g * n, s, width])
+            xs.unsqueeze(0)
+                .expand([g, n, s, width], false)
+                .reshape([g * n, s, width])
         } else {
             xs
         };
