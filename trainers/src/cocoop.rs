@@ -56,7 +56,7 @@ fn build_learner(cfg: &Config) -> Result<(DataManager, CocoopLearner, Device), E
 }
 
 /// The model part of `build_model`, given the class names (tests need no dataset).
-fn new_learner(
+pub(crate) fn new_learner(
     cfg: &Config,
     classnames: &[String],
     device: Device,

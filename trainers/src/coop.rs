@@ -76,10 +76,20 @@ fn build_learner(cfg: &Config) -> Result<(DataManager, CoopLearner, Device), Eng
     check_cfg(cfg)?;
     let device = select_device(cfg)?;
     let dm = DataManager::new(cfg)?;
-    let learner = CustomClip::build(cfg, SECTION, device, |clip| {
-        PromptLearner::new(cfg, dm.classnames(), clip, device)
-    })?;
+    let learner = new_learner(cfg, dm.classnames(), device)?;
     Ok((dm, learner, device))
+}
+
+/// The model part of `build_model`, given the class names (benchmarks need no dataset).
+pub(crate) fn new_learner(
+    cfg: &Config,
+    classnames: &[String],
+    device: Device,
+) -> Result<CoopLearner, EngineError> {
+    check_cfg(cfg)?;
+    CustomClip::build(cfg, SECTION, device, |clip| {
+        PromptLearner::new(cfg, classnames, clip, device)
+    })
 }
 
 /// CoOp's `PromptLearner`.

@@ -60,7 +60,7 @@ fn corrupt_and_stale_entries_are_rebuilt() {
     let cache = FeatureCache::at(dir.path());
     let calls = AtomicUsize::new(0);
     let k = key(2);
-    fetch(&cache, &k, &calls);
+    let _ = fetch(&cache, &k, &calls);
     let tensor = dir.path().join(format!("{}.safetensors", k.id()));
     let json = dir.path().join(format!("{}.json", k.id()));
     // A truncated tensor file.
@@ -140,7 +140,7 @@ fn rm_removes_named_entries_or_everything() {
     let cache = FeatureCache::at(dir.path());
     let calls = AtomicUsize::new(0);
     for n in 1..=3 {
-        fetch(&cache, &key(n), &calls);
+        let _ = fetch(&cache, &key(n), &calls);
     }
     let err = cache.remove(&["nope".into()]).unwrap_err();
     assert!(matches!(err, CacheError::NoSuchEntry { .. }), "{err}");
