@@ -18,7 +18,9 @@ use dassl_rs::log_println;
 use tch::{Device, Kind, Tensor};
 
 use crate::clip_common::normalize_rows;
-use crate::prompt::{check_prompt_cfg, copy_checked, CustomClip, PromptModel, PromptTokens};
+use crate::prompt::{
+    check_prompt_cfg, copy_checked, ClassTokenPosition, CustomClip, PromptModel, PromptTokens,
+};
 
 inventory::submit! {
     TrainerEntry { name: "CoCoOp", extend_cfg, check_cfg, build, sweep: SweepTraits::TRAINED }
@@ -197,26 +199,33 @@ impl PromptLearner {
 
     /// Instance-conditioned prompts `[B, n_cls, 77, D]` from normalised image features
     /// `[B, vis_dim]` (CoCoOp's `forward`; the logits use [`PromptLearner::text_features`]).
-    #[cfg(test)]
     pub fn forward(&self, im_features: &Tensor) -> Tensor {
         let ctx_shifted = self.ctx_shifted(im_features);
         let prompts: Vec<Tensor> = (0..ctx_shifted.size()[0])
             .map(|i| {
                 self.tokens
-                    .assemble(&ctx_shifted.get(i), crate::prompt::ClassTokenPosition::End)
+                    .assemble(&ctx_shifted.get(i), ClassTokenPosition::End)
             })
             .collect();
         Tensor::stack(&prompts, 0)
     }
 
-    /// Text features `[B, n_cls, embed_dim]` of every image's class prompts: each image's
-    /// SOS and shifted context are encoded once and shared by its classes' prompts, which
-    /// stop at the last EOT.
+    /// Text features `[B, n_cls, embed_dim]` of every image's class prompts. In fp32 each
+    /// image's SOS and shifted context are encoded once and shared by its classes'
+    /// prompts, which stop at the last EOT; else ([`Clip::text_fast_paths`]) each image's
+    /// prompts are encoded whole, as CoCoOp's loop does.
     pub fn text_features(
         &self,
         clip: &Clip,
         im_features: &Tensor,
     ) -> Result<Tensor, TextEncodeError> {
+        if !clip.text_fast_paths() {
+            let prompts = self.forward(im_features);
+            let rows: Vec<Tensor> = (0..prompts.size()[0])
+                .map(|i| clip.encode_prompts(&prompts.get(i), &self.eot))
+                .collect();
+            return Ok(Tensor::stack(&rows, 0));
+        }
         let ctx_shifted = self.ctx_shifted(im_features);
         let b = ctx_shifted.size()[0];
         let sos = self.token_prefix.narrow(0, 0, 1);

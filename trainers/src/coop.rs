@@ -238,6 +238,7 @@ mod tests {
     use crate::test_support::{cfg_from, prompt_opts, tiny_clip, toy_data};
     use dassl_rs::data::loader::Batch;
     use dassl_rs::engine::trainer_x::{Learner, Step};
+    use tch::Kind;
 
     struct Setup {
         _dir: tempfile::TempDir,
@@ -360,8 +361,12 @@ mod tests {
     }
 
     /// With the text encoder's fast paths on and off (shared prefix, stopping at the last
-    /// EOT, against OpenAI's full-length computation): logits within 1e-4 at logit scale
-    /// 100 and ctx gradients within 1e-5 relative, for every position, CSC and CTX_INIT.
+    /// EOT, against OpenAI's full-length computation), through the trainer's own prompt
+    /// assembly for every position, CSC and CTX_INIT: logits within 1e-4 at logit scale
+    /// 100, context gradients within 5e-5 relative. The 1e-5 holds at CLIP's
+    /// shapes (dassl-rs's clip::model::text tests, about 3e-6); on this 1-layer, 1-head,
+    /// 16-dim model with 3 classes fp32's own noise in the gradient is about 1.5e-5, even
+    /// where only the EOT cut applies (CSC in the middle).
     #[test]
     fn fast_text_paths_match_the_full_computation() {
         let cases: [&[&str]; 7] = [
@@ -383,24 +388,37 @@ mod tests {
                 "middle",
             ],
         ];
-        tch::manual_seed(7);
-        let img = Tensor::randn([5, 16], (Kind::Float, Device::Cpu));
+        // Fixed values, not the global generator's (other tests draw from it concurrently).
+        let fixed = |shape: &[i64], scale: f64| {
+            let n: i64 = shape.iter().product();
+            ((Tensor::arange(n, (Kind::Float, Device::Cpu)) * 0.37).sin() * scale).view(shape)
+        };
+        let img = fixed(&[5, 16], 1.0);
+        let rel = |a: &Tensor, b: &Tensor| {
+            (a - b).abs().max().double_value(&[]) / b.abs().max().double_value(&[])
+        };
         for opts in cases {
             let s = setup(opts);
             let (_, learner, _) = build_learner(&s.cfg).unwrap();
             let (pl, clip) = (&learner.pl, &learner.clip);
-            let fast = logits_and_ctx_grad(&pl.ctx, &img, |c| {
+            // CTX_INIT's context is the words' embeddings; a random one is replaced.
+            let ctx = if opts.contains(&"TRAINER.COOP.CTX_INIT") {
+                pl.ctx.detach()
+            } else {
+                fixed(&pl.ctx.size(), 0.02)
+            };
+            let fast = logits_and_ctx_grad(&ctx, &img, |c| {
                 pl.tokens.text_features(clip, c, pl.position).unwrap()
             });
-            let full = logits_and_ctx_grad(&pl.ctx, &img, |c| {
+            let full = logits_and_ctx_grad(&ctx, &img, |c| {
                 pl.tokens.reference_text_features(clip, c, pl.position)
             });
             let dl = (&fast.0 - &full.0).abs().max().double_value(&[]);
-            let dg = (&fast.1 - &full.1).abs().max().double_value(&[])
-                / full.1.abs().max().double_value(&[]);
+            let dg = rel(&fast.1, &full.1);
+            eprintln!("{opts:?}: logits {dl:.2e}, ctx gradient {dg:.2e} relative");
             assert!(
-                dl < 1e-4 && dg < 1e-5,
-                "{opts:?}: logits {dl:.2e}, ctx grad {dg:.2e}"
+                dl < 1e-4 && dg < 5e-5,
+                "{opts:?}: logits {dl:.2e}, ctx gradient {dg:.2e} relative"
             );
         }
     }

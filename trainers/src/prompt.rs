@@ -206,7 +206,7 @@ impl PromptTokens {
     /// `ctx`, as CoOp's `TextEncoder` computes them, through the text encoder's fast paths:
     /// with a generic context the positions before the class name (SOS and the context, or
     /// its first half in the middle position) are the same for every class and encoded
-    /// once; every prompt stops at the last EOT.
+    /// once; every prompt stops at the last EOT. Both only in fp32 ([`Clip::text_fast_paths`]).
     pub fn text_features(
         &self,
         clip: &Clip,
@@ -214,7 +214,7 @@ impl PromptTokens {
         position: ClassTokenPosition,
     ) -> Result<Tensor, TextEncodeError> {
         let shared = match position {
-            _ if ctx.dim() != 2 => 0,
+            _ if ctx.dim() != 2 || !clip.text_fast_paths() => 0,
             ClassTokenPosition::End => 1 + self.n_ctx,
             ClassTokenPosition::Middle => 1 + self.n_ctx / 2,
             ClassTokenPosition::Front => 0,

@@ -12,7 +12,7 @@
 
 use tch::{Device, Kind, Tensor};
 
-use super::{attend, Clip, ResidualAttentionBlock};
+use super::{attend, Clip, Precision, ResidualAttentionBlock};
 
 /// A prompt batch that the shared-prefix path cannot encode.
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +103,7 @@ impl EotPositions {
 /// How much of each prompt the text transformer runs over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextSpan {
-    /// Up to the batch's last EOT: what [`Clip::encode_prompts`] does.
+    /// Up to the batch's last EOT: what [`Clip::encode_prompts`] does in fp32.
     ToLastEot,
     /// Every position given: OpenAI's computation, kept as the reference for checks and
     /// benchmarks.
@@ -119,18 +119,42 @@ fn causal_mask(rows: i64, keys: i64, kind: Kind, device: Device) -> Tensor {
 }
 
 impl Clip {
+    /// Whether the fast paths (stopping at the last EOT, a shared prefix) may stand in for
+    /// the full computation: only when the text tower computes in fp32. In half precision
+    /// (PREC fp16; amp's autocast on a GPU) they are equal only up to rounding: fewer
+    /// positions change how kernels block their sums, and fp16 rounds the results apart
+    /// (a context gradient one fp16 ulp off, then a different SGD step), where the full
+    /// computation matches CoOp's bit for bit.
+    pub fn text_fast_paths(&self) -> bool {
+        self.precision() == Precision::Fp32
+    }
+
+    /// The span [`Clip::encode_prompts`] runs over: up to the last EOT when
+    /// [`Clip::text_fast_paths`], else every position.
+    fn text_span(&self) -> TextSpan {
+        if self.text_fast_paths() {
+            TextSpan::ToLastEot
+        } else {
+            TextSpan::Full
+        }
+    }
+
     /// Text features `[N, embed_dim]` of token ids `[N, L]`, over the positions up to the
-    /// last EOT (one read of the EOT positions back to the host).
+    /// last EOT in fp32 (one read of the EOT positions back to the host).
     pub fn encode_tokens(&self, tokens: &Tensor) -> Tensor {
         let eot = EotPositions::of(tokens);
-        let tokens = tokens.narrow(1, 0, eot.span().min(tokens.size()[1]));
+        let tokens = match self.text_span() {
+            TextSpan::ToLastEot => tokens.narrow(1, 0, eot.span().min(tokens.size()[1])),
+            TextSpan::Full => tokens.shallow_clone(),
+        };
         self.encode_prompts(&self.token_embedding(&tokens), &eot)
     }
 
     /// Text features `[N, embed_dim]` of prompt embeddings `[N, L, width]` whose EOTs are
-    /// at `eot`, over the positions up to the last EOT.
+    /// at `eot`, over the positions up to the last EOT in fp32 (every position in half
+    /// precision, [`Clip::text_fast_paths`]).
     pub fn encode_prompts(&self, prompts: &Tensor, eot: &EotPositions) -> Tensor {
-        self.encode_prompts_over(prompts, eot, TextSpan::ToLastEot)
+        self.encode_prompts_over(prompts, eot, self.text_span())
     }
 
     /// [`Clip::encode_prompts`] over the given span.
