@@ -36,8 +36,10 @@ fn a_reduced_demo_runs_end_to_end() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
-    // Every run evaluates the same test split with the same frozen CLIP: one run computes
-    // its image features, the others read them from the feature cache (and say so).
+    // Every run evaluates the same test split with the same frozen CLIP: one run per
+    // precision computes its image features (fp16: ZeroshotCLIP and CoOp's default PREC;
+    // fp32: the linear probe, whose clip.load casts CLIP to fp32 on a CPU), the others read
+    // them from the feature cache (and say so).
     let logs: Vec<String> = walk(&out)
         .into_iter()
         .filter(|p| p.file_name().is_some_and(|n| n == "log.txt"))
@@ -45,7 +47,7 @@ fn a_reduced_demo_runs_end_to_end() {
         .collect();
     let said = |what: &str| logs.iter().filter(|l| l.contains(what)).count();
     let test_split = "Image features of the ToyShapes test split";
-    assert_eq!(said(&format!("{test_split}: computed and stored")), 1);
+    assert_eq!(said(&format!("{test_split}: computed and stored")), 2);
     // ZeroshotCLIP, 2 CoOp and 2 linear-probe runs (the probe reads it twice, fitting and
     // testing: its own log may hold both lines).
     assert!(said(&format!("{test_split}: read from the feature cache")) >= 4);

@@ -28,7 +28,7 @@ pub const ENV: &str = "DASSL_FEATURE_CACHE";
 /// Config key naming the cache folder (or `off`); empty defers to [`ENV`].
 pub const CONFIG_KEY: &str = "TEST.FEATURE_CACHE";
 /// Bumped whenever the way cached features are computed changes: older entries go stale.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 /// Name of the tensor inside an entry's safetensors file.
 const TENSOR_NAME: &str = "features";
 
@@ -155,6 +155,10 @@ pub struct FeatureKey {
     pub images_sha256: String,
     /// Number of images.
     pub images: usize,
+    /// Images per encoder call: kernels may block a batch of another size differently and
+    /// round the features apart, so an entry holds exactly what an evaluation with this
+    /// batch size computes without the cache.
+    pub batch_size: usize,
     /// [`FORMAT`] when the entry was written.
     pub format: u32,
 }

@@ -81,6 +81,7 @@ pub fn loader_features(
         transform: format!("{:?}", loader.transform()),
         images_sha256: images_sha256(data.iter().map(|d| d.impath.as_path()))?,
         images: data.len(),
+        batch_size: loader.batch_size(),
         format: FORMAT,
     };
     let label = format!(

@@ -13,6 +13,7 @@ fn key(images: usize) -> FeatureKey {
         transform: "Transform { test }".into(),
         images_sha256: "cd".repeat(32),
         images,
+        batch_size: 100,
         format: FORMAT,
     }
 }
@@ -45,8 +46,12 @@ fn an_entry_is_built_once_then_read() {
     let mut other = key(3);
     other.precision = "fp16".into();
     assert_eq!(fetch(&cache, &other, &calls).1, Outcome::Built);
+    // Another batch size may round the features apart: another entry too.
+    let mut batched = key(3);
+    batched.batch_size = 7;
+    assert_eq!(fetch(&cache, &batched, &calls).1, Outcome::Built);
     let listed = cache.list().unwrap();
-    assert_eq!(listed.len(), 2);
+    assert_eq!(listed.len(), 3);
     let meta = listed[0].meta.as_ref().unwrap();
     assert_eq!(
         (meta.label.as_str(), meta.shape.as_slice()),

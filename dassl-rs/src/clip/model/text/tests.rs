@@ -244,6 +244,33 @@ fn check_fixture_prompts(clip: &Clip, family: &str) {
     assert!(d < LOGIT_TOL, "tiny {family} encode_tokens: {d:.3e}");
 }
 
+/// In half precision the fast paths are off (they would round CoOp's fp16 numbers apart):
+/// encode_prompts and encode_tokens are OpenAI's full computation, bit for bit.
+#[test]
+fn half_precision_encodes_every_position() {
+    for family in ["rn", "vit"] {
+        let path = fixture(&format!("tiny_{family}.safetensors"));
+        let (_vs, clip) = Clip::load(path, Device::Cpu, Precision::Fp16).unwrap();
+        assert!(!clip.text_fast_paths());
+        let r: std::collections::BTreeMap<String, Tensor> =
+            Tensor::read_safetensors(fixture(&format!("tiny_{family}_ref.safetensors")))
+                .unwrap()
+                .into_iter()
+                .collect();
+        let tokens = &r["prompt_tokens"];
+        let eot = EotPositions::of(tokens);
+        let prompts = &r["prompts"];
+        let _guard = tch::no_grad_guard();
+        let full = clip.encode_prompts_over(prompts, &eot, TextSpan::Full);
+        assert!(clip.encode_prompts(prompts, &eot).equal(&full), "{family}");
+        assert!(
+            clip.encode_tokens(&r["tokens"])
+                .equal(&clip.encode_text(&r["tokens"])),
+            "{family}"
+        );
+    }
+}
+
 #[test]
 fn coop_layouts_are_exact_on_a_random_tiny_model() {
     let (_vs, clip) = random_text_model("RN50", Some(2), 5);
