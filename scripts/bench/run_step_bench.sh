@@ -9,9 +9,11 @@
 #
 #   DEVICE=cpu BATCH=8 ITERS=1 WARMUP=1 scripts/bench/run_step_bench.sh
 #
-# DEVICE cpu|cuda; PREC fp32 (fp16 needs cuda); MODELS "RN50 ViT-B/16"; BIG=1000 (the
-# large class count, "" to skip); BIG_MODEL RN50; THREADS (CPU intra-op threads, both
-# sides); WORK (scratch folder). Writes $WORK/step_bench.jsonl and $WORK/step_bench.md.
+# DEVICE cpu|cuda; PREC fp32 (dassl-rs's text shortcuts are fp32-only, docs/SPEED.md);
+# MODELS "RN50 ViT-B/16"; POSITIONS "end middle front"; CSC 1 (the CSC point, "" to
+# skip); BIG=1000 (the large class count, "" to skip); BIG_MODEL RN50; COCOOP 1 ("" to
+# skip); THREADS (CPU intra-op threads, both sides); WORK (scratch folder). Writes
+# $WORK/step_bench.jsonl and $WORK/step_bench.md.
 source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
 
@@ -23,6 +25,9 @@ WARMUP="${WARMUP:-1}"
 THREADS="${THREADS:-$(nproc)}"
 MODELS="${MODELS:-RN50 ViT-B/16}"
 BIG="${BIG-1000}"
+POSITIONS="${POSITIONS:-end middle front}"
+CSC="${CSC-1}"
+COCOOP="${COCOOP-1}"
 BIG_MODEL="${BIG_MODEL:-RN50}"
 COCOOP_MODEL="${COCOOP_MODEL:-ViT-B/16}"
 BIN="${BENCH_STEP_BIN:-$DASSL_ROOT/target/release/examples/bench_step}"
@@ -66,15 +71,19 @@ measure() { # label weights args... : both sides, one process each
 }
 for model in $MODELS; do
     w="$(random_weights "$model")"
-    measure "$model" "$w" --trainer CoOp --classes 100 --batch "$BATCH" --position end
-    measure "$model" "$w" --trainer CoOp --classes 100 --batch "$BATCH" --position middle
-    measure "$model" "$w" --trainer CoOp --classes 100 --batch "$BATCH" --position front
-    measure "$model" "$w" --trainer CoOp --classes 100 --batch "$BATCH" --position end --csc
+    for position in $POSITIONS; do
+        measure "$model" "$w" --trainer CoOp --classes 100 --batch "$BATCH" --position "$position"
+    done
+    if [ -n "$CSC" ]; then
+        measure "$model" "$w" --trainer CoOp --classes 100 --batch "$BATCH" --position end --csc
+    fi
 done
 if [ -n "$BIG" ]; then
     measure "$BIG_MODEL" "$(random_weights "$BIG_MODEL")" --trainer CoOp --classes "$BIG" --batch "$BATCH" --position end
 fi
-measure "$COCOOP_MODEL" "$(random_weights "$COCOOP_MODEL")" --trainer CoCoOp --classes 100 --batch 1
+if [ -n "$COCOOP" ]; then
+    measure "$COCOOP_MODEL" "$(random_weights "$COCOOP_MODEL")" --trainer CoCoOp --classes 100 --batch 1
+fi
 say "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -117,7 +126,7 @@ PY
     echo
     machine_lines
     echo "- Load average before/after: $load_before / $load_after"
-    echo "- Command: \`DEVICE=$DEVICE PREC=$PREC BATCH=$BATCH ITERS=$ITERS WARMUP=$WARMUP THREADS=$THREADS MODELS=\"$MODELS\" BIG=$BIG scripts/bench/run_step_bench.sh\`"
+    echo "- Command: \`DEVICE=$DEVICE PREC=$PREC BATCH=$BATCH ITERS=$ITERS WARMUP=$WARMUP THREADS=$THREADS MODELS=\"$MODELS\" POSITIONS=\"$POSITIONS\" CSC=$CSC BIG=$BIG COCOOP=$COCOOP COCOOP_MODEL=$COCOOP_MODEL scripts/bench/run_step_bench.sh\`"
     echo "- Measured: $(date +%Y-%m-%d)"
     echo
     cat "$WORK/step_bench_table.md"

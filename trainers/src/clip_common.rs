@@ -1,12 +1,13 @@
 //! What the CLIP trainers share: loading CLIP as CoOp's `load_clip_to_cpu` does, and
 //! choosing the precision for the device.
 
+use std::path::{Path, PathBuf};
+
 use dassl_rs::clip::model::{Clip, Precision};
 use dassl_rs::config::Config;
 use dassl_rs::errors::{ConfigError, EngineError};
+use dassl_rs::features::EncoderIdentity;
 use dassl_rs::log_println;
-use std::path::PathBuf;
-
 use tch::{nn::VarStore, Device};
 
 /// CoOp's `PREC`, the same on every device: fp16 runs in fp16 on a CPU too, as
@@ -52,4 +53,14 @@ pub fn load_clip(
 /// L2-normalises rows as `x / x.norm(dim=-1, keepdim=True)`.
 pub fn normalize_rows(x: &tch::Tensor) -> tch::Tensor {
     x / x.linalg_norm(2.0, [-1i64].as_slice(), true, None::<tch::Kind>)
+}
+
+/// What a frozen CLIP's image features depend on besides the images: the weights file
+/// it was loaded from, its precision and the device (the feature cache's key).
+pub fn encoder_identity(clip: &Clip, weights: &Path, device: Device) -> EncoderIdentity {
+    EncoderIdentity {
+        weights: weights.to_path_buf(),
+        precision: format!("{:?}", clip.precision()),
+        device,
+    }
 }

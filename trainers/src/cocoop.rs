@@ -292,6 +292,12 @@ impl PromptModel for PromptLearner {
             .collect()
     }
 
+    /// `CustomCLIP.forward`: the image encoder, then [`PromptModel::logits_from_features`].
+    fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor {
+        self.logits_from_features(clip, &clip.encode_image(images), None)
+            .expect("CoCoOp's prompts are built to fit the text encoder")
+    }
+
     /// CoCoOp's text features depend on the image: nothing to compute once.
     fn image_free_text_features(&self, _: &Clip) -> Result<Option<Tensor>, EngineError> {
         Ok(None)

@@ -201,10 +201,17 @@ impl NamedState for PromptLearner {
 }
 
 impl PromptModel for PromptLearner {
+    const SPLITS_AT_IMAGE_FEATURES: bool = true;
     const REPORTS_ACC: bool = true;
 
     fn parameters(&self) -> Vec<Tensor> {
         vec![self.ctx.shallow_clone()]
+    }
+
+    /// `CustomCLIP.forward`: the image encoder, then [`PromptModel::logits_from_features`].
+    fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor {
+        self.logits_from_features(clip, &clip.encode_image(images), None)
+            .expect("CoOp's prompts are built to fit the text encoder")
     }
 
     /// CoOp's text features depend on the context only: computed once per evaluation.

@@ -29,7 +29,7 @@ use dassl_rs::features::{loader_features, EncoderIdentity, FeatureCache, FrozenE
 use dassl_rs::log_println;
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
-use crate::clip_common::load_clip;
+use crate::clip_common::{encoder_identity, load_clip};
 
 inventory::submit! {
     TrainerEntry { name: "LinearProbeCLIP", extend_cfg, check_cfg, build, sweep: SWEEP }
@@ -608,11 +608,7 @@ impl LinearProbeLearner {
 
 impl FrozenEncoder for LinearProbeLearner {
     fn identity(&self) -> EncoderIdentity {
-        EncoderIdentity {
-            weights: self.weights.clone(),
-            precision: format!("{:?}", self.clip.precision()),
-            device: self.device,
-        }
+        encoder_identity(&self.clip, &self.weights, self.device)
     }
 
     fn encode_images(&self, images: &Tensor) -> Tensor {

@@ -22,7 +22,7 @@ use dassl_rs::optim::scaler::DynamicLossScaler;
 use dassl_rs::optim::scheduler::LrScheduler;
 use tch::{nn::VarStore, Device, Tensor};
 
-use crate::clip_common::{load_clip, precision_for};
+use crate::clip_common::{encoder_identity, load_clip, precision_for};
 
 /// CLIP's text context length (every OpenAI model, and `clip.tokenize`'s default).
 pub const CONTEXT_LENGTH: i64 = 77;
@@ -290,27 +290,30 @@ pub trait PromptModel: NamedState {
     const REPORTS_ACC: bool;
     /// The tensors the optimizer updates, in PyTorch's `parameters()` order.
     fn parameters(&self) -> Vec<Tensor>;
+    /// `CustomCLIP.forward`: logits `[B, n_cls]` for images on the device.
+    fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor;
+    /// Whether [`PromptModel::logits`] sees the images only through CLIP's frozen image
+    /// encoder, as [`PromptModel::logits_from_features`] of its output: evaluations then
+    /// take the image features from the feature cache (docs/SPEED.md). Default: no.
+    const SPLITS_AT_IMAGE_FEATURES: bool = false;
     /// Class text features `[n_cls, embed_dim]` when they do not depend on the image
-    /// (CoOp's), computed once per evaluation; `None` when they do (CoCoOp's).
-    fn image_free_text_features(&self, clip: &Clip) -> Result<Option<Tensor>, EngineError>;
-    /// `CustomCLIP.forward` from the image encoder's output `[B, embed_dim]` (not
-    /// normalised): logits `[B, n_cls]`. `text` holds the image-free text features when an
-    /// evaluation computed them already.
+    /// (CoOp's), computed once per evaluation; `None` (the default) when they do.
+    fn image_free_text_features(&self, _clip: &Clip) -> Result<Option<Tensor>, EngineError> {
+        Ok(None)
+    }
+    /// `logits` from the image encoder's output `[B, embed_dim]` (not normalised); `text`
+    /// holds the image-free text features when an evaluation computed them already. Only
+    /// called when [`PromptModel::SPLITS_AT_IMAGE_FEATURES`].
     fn logits_from_features(
         &self,
-        clip: &Clip,
-        image_features: &Tensor,
-        text: Option<&Tensor>,
-    ) -> Result<Tensor, EngineError>;
+        _clip: &Clip,
+        _image_features: &Tensor,
+        _text: Option<&Tensor>,
+    ) -> Result<Tensor, EngineError> {
+        unreachable!("called only when SPLITS_AT_IMAGE_FEATURES")
+    }
     /// Logged once CLIP is frozen (CoCoOp names the parameters to be updated).
     fn after_freeze(&self) {}
-    /// `CustomCLIP.forward` on images, as a training step computes it (for tests that
-    /// compare it with CoOp's Python code).
-    #[cfg(test)]
-    fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor {
-        self.logits_from_features(clip, &clip.encode_image(images), None)
-            .expect("the prompts encode")
-    }
 }
 
 /// CoOp's `CustomCLIP` with its trainer state: a frozen CLIP, the prompt learner, and the
@@ -390,21 +393,14 @@ impl<M: PromptModel> CustomClip<M> {
         })
     }
 
-    /// `CustomCLIP.forward` on images; `text`: the evaluation's text features, `None` in
-    /// training (they depend on the context being trained).
-    fn logits(&self, images: &Tensor, text: Option<&Tensor>) -> Result<Tensor, EngineError> {
-        let features = self.clip.encode_image(images);
-        self.pl.logits_from_features(&self.clip, &features, text)
+    fn logits(&self, images: &Tensor) -> Tensor {
+        self.pl.logits(&self.clip, images)
     }
 }
 
 impl<M: PromptModel> FrozenEncoder for CustomClip<M> {
     fn identity(&self) -> EncoderIdentity {
-        EncoderIdentity {
-            weights: self.weights.clone(),
-            precision: format!("{:?}", self.clip.precision()),
-            device: self.device,
-        }
+        encoder_identity(&self.clip, &self.weights, self.device)
     }
 
     fn encode_images(&self, images: &Tensor) -> Tensor {
@@ -429,15 +425,15 @@ impl<M: PromptModel> Learner for CustomClip<M> {
         }
         let images = batch.images.to_device(self.device);
         let labels = batch.labels.to_device(self.device);
-        let forward = || -> Result<(Tensor, Tensor), EngineError> {
-            let output = self.logits(&images, None)?;
+        let forward = || {
+            let output = self.logits(&images);
             let loss = cross_entropy(&output, &labels);
-            Ok((output, loss))
+            (output, loss)
         };
         let (output, loss) = if self.scaler.is_enabled() {
-            tch::autocast(true, forward)?
+            tch::autocast(true, forward)
         } else {
-            forward()?
+            forward()
         };
         let loss_value = backward_and_update(
             &loss,
@@ -455,7 +451,12 @@ impl<M: PromptModel> Learner for CustomClip<M> {
     }
 
     fn inference(&mut self, images: &Tensor) -> Result<Tensor, EngineError> {
-        self.logits(images, self.eval_text.as_ref())
+        if !M::SPLITS_AT_IMAGE_FEATURES {
+            return Ok(self.logits(images));
+        }
+        let features = self.clip.encode_image(images);
+        self.pl
+            .logits_from_features(&self.clip, &features, self.eval_text.as_ref())
     }
 
     fn begin_eval(&mut self) -> Result<(), EngineError> {
@@ -468,7 +469,11 @@ impl<M: PromptModel> Learner for CustomClip<M> {
     }
 
     fn frozen_encoder(&mut self) -> Option<&mut dyn FrozenEncoder> {
-        Some(self)
+        if M::SPLITS_AT_IMAGE_FEATURES {
+            Some(self)
+        } else {
+            None
+        }
     }
 
     fn current_lr(&self) -> f64 {

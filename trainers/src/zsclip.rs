@@ -16,7 +16,7 @@ use dassl_rs::features::{EncoderIdentity, FrozenEncoder};
 use dassl_rs::log_println;
 use tch::{nn::VarStore, Device, Tensor};
 
-use crate::clip_common::{load_clip, normalize_rows, precision_for};
+use crate::clip_common::{encoder_identity, load_clip, normalize_rows, precision_for};
 
 inventory::submit! {
     TrainerEntry { name: "ZeroshotCLIP", extend_cfg: no_keys, check_cfg: no_check, build: build_single, sweep: SWEEP }
@@ -182,11 +182,7 @@ struct ZeroshotLearner {
 
 impl FrozenEncoder for ZeroshotLearner {
     fn identity(&self) -> EncoderIdentity {
-        EncoderIdentity {
-            weights: self.weights.clone(),
-            precision: format!("{:?}", self.clip.precision()),
-            device: self.device,
-        }
+        encoder_identity(&self.clip, &self.weights, self.device)
     }
 
     fn encode_images(&self, images: &Tensor) -> Tensor {

@@ -22,6 +22,14 @@ fn fixture(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
+/// The tensors OpenAI's code computed for the tiny `family` model (`make_clip.py`).
+fn fixture_outputs(family: &str) -> std::collections::BTreeMap<String, Tensor> {
+    Tensor::read_safetensors(fixture(&format!("tiny_{family}_ref.safetensors")))
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
     assert_eq!(a.size(), b.size());
     (a.to_kind(Kind::Double) - b.to_kind(Kind::Double))
@@ -197,11 +205,7 @@ fn coop_layouts_are_exact_on_the_tiny_openai_models() {
 /// The fixtures' own CoOp prompts (`make_clip.py`: "X X X X <class>.", ids remapped into
 /// their 1000-id vocabulary) with truncation on and off, and through the shared prefix.
 fn check_fixture_prompts(clip: &Clip, family: &str) {
-    let r: std::collections::BTreeMap<String, Tensor> =
-        Tensor::read_safetensors(fixture(&format!("tiny_{family}_ref.safetensors")))
-            .unwrap()
-            .into_iter()
-            .collect();
+    let r = fixture_outputs(family);
     let tokens = &r["prompt_tokens"];
     let eot = EotPositions::of(tokens);
     assert!(eot.span() < 77, "the fixture prompts are padded");
@@ -252,11 +256,7 @@ fn half_precision_encodes_every_position() {
         let path = fixture(&format!("tiny_{family}.safetensors"));
         let (_vs, clip) = Clip::load(path, Device::Cpu, Precision::Fp16).unwrap();
         assert!(!clip.text_fast_paths());
-        let r: std::collections::BTreeMap<String, Tensor> =
-            Tensor::read_safetensors(fixture(&format!("tiny_{family}_ref.safetensors")))
-                .unwrap()
-                .into_iter()
-                .collect();
+        let r = fixture_outputs(family);
         let tokens = &r["prompt_tokens"];
         let eot = EotPositions::of(tokens);
         let prompts = &r["prompts"];
