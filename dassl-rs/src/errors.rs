@@ -211,11 +211,15 @@ pub enum EngineError {
     #[error(transparent)]
     Optim(#[from] OptimError),
     #[error(transparent)]
+    FeatureCache(#[from] crate::features::CacheError),
+    #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
     #[error(transparent)]
     Clip(#[from] crate::clip::weights::ClipError),
     #[error(transparent)]
     Tokenize(#[from] crate::clip::tokenizer::TokenizeError),
+    #[error(transparent)]
+    TextEncode(#[from] crate::clip::model::TextEncodeError),
     /// Dassl's anomaly check: a NaN or infinite loss stops the run.
     #[error("Loss is infinite or NaN! (epoch {epoch}, batch {batch}){hint}")]
     NonFiniteLoss {

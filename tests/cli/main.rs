@@ -3,6 +3,7 @@
 mod support;
 
 mod bad_input;
+mod cache_cmd;
 mod clip_cmd;
 mod config_cmd;
 mod demo;

@@ -18,6 +18,8 @@ pub fn dassl_in(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .env_remove("CUDA_VISIBLE_DEVICES")
+        // Tests must not fill the user's feature cache.
+        .env("DASSL_FEATURE_CACHE", "off")
         .output()
         .expect("the dassl binary runs")
 }

@@ -71,6 +71,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Run(args) => super::sweep_cmds::run(args),
+        Command::Cache(cmd) => super::cache_cmd::run(cmd),
         Command::Report(args) => super::sweep_cmds::report(args),
         Command::Status(args) => super::sweep_cmds::status(args),
         Command::Guard { parent, command } => {

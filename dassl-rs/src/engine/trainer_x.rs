@@ -18,6 +18,8 @@ use crate::data::manager::DataManager;
 use crate::errors::EngineError;
 use crate::evaluation::EvaluatorEntry;
 use crate::evaluation::{EvalReport, Evaluator};
+use crate::features::cache::{CacheSetting, FeatureCache, CONFIG_KEY};
+use crate::features::{loader_features, FrozenEncoder};
 use crate::log_println;
 use crate::registry::RegistryEntry;
 
@@ -53,6 +55,18 @@ pub trait Learner {
     }
     /// `set_model_mode`.
     fn set_train(&mut self, _train: bool) {}
+    /// Before an evaluation's batches: computes once what does not depend on the image
+    /// (CoOp's class text features), for every batch to reuse.
+    fn begin_eval(&mut self) -> Result<(), EngineError> {
+        Ok(())
+    }
+    /// After an evaluation: drops what [`Learner::begin_eval`] computed.
+    fn end_eval(&mut self) {}
+    /// The learner split at its frozen image encoder, when its logits see the images only
+    /// through it: the evaluation then takes the features from the feature cache.
+    fn frozen_encoder(&mut self) -> Option<&mut dyn FrozenEncoder> {
+        None
+    }
     /// The models it registered (`register_model`), lent for checkpoints; none by default.
     fn registered(&mut self) -> Vec<Registered<'_>> {
         Vec::new()
@@ -141,6 +155,8 @@ pub struct Engine<L: Learner> {
     writer: Option<EventWriter>,
     /// The run identity its checkpoints carry.
     identity: Option<String>,
+    /// Where frozen image features are cached (`TEST.FEATURE_CACHE`, `DASSL_FEATURE_CACHE`).
+    feature_cache: Option<FeatureCache>,
 }
 
 impl<L: Learner> std::fmt::Debug for Engine<L> {
@@ -181,11 +197,17 @@ impl<L: Learner> Engine<L> {
             time_start: Instant::now(),
             writer: None,
             identity: cfg.identity().map(str::to_string),
+            feature_cache: CacheSetting::from_config_value(cfg.str(CONFIG_KEY)?).cache(),
         })
     }
 
     pub fn device(&self) -> Device {
         self.device
+    }
+
+    /// The feature cache of the run, unless it is off.
+    pub fn feature_cache(&self) -> Option<&FeatureCache> {
+        self.feature_cache.as_ref()
     }
 
     fn run_epoch(&mut self, epoch: usize) -> Result<(), EngineError> {
@@ -321,22 +343,50 @@ impl<L: Learner> Engine<L> {
             self.dm.test_loader()
         };
         let num_classes = self.dm.num_classes();
-        for batch in loader.epoch(0) {
-            let batch = batch?;
-            let logits = tch::no_grad(|| {
-                let images = batch.images.to_device(self.device);
-                self.learner.inference(&images)
-            })?;
+        let evaluator = &mut self.evaluator;
+        let mut process = |logits: Tensor, labels: &[usize]| -> Result<(), EngineError> {
             let scores: Vec<f32> = Vec::<f32>::try_from(
                 logits
                     .to_kind(tch::Kind::Float)
                     .to_device(Device::Cpu)
                     .flatten(0, -1),
             )?;
-            let labels: Vec<i64> = Vec::<i64>::try_from(&batch.labels)?;
-            let labels: Vec<usize> = labels.into_iter().map(|l| l as usize).collect();
-            self.evaluator.process(&scores, num_classes, &labels);
+            evaluator.process(&scores, num_classes, labels);
+            Ok(())
+        };
+        self.learner.begin_eval()?;
+        let device = self.device;
+        match (self.feature_cache.as_ref(), self.learner.frozen_encoder()) {
+            (Some(cache), Some(frozen)) => {
+                let what = format!("the {} {split} split", self.cfg.str("DATASET.NAME")?);
+                let encode = |images: &Tensor| frozen.encode_images(images);
+                let identity = frozen.identity();
+                let features = loader_features(Some(cache), &identity, loader, &what, &encode)?;
+                let data = loader.data();
+                for indices in loader.batch_indices(0) {
+                    let rows: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+                    let batch = features
+                        .index_select(0, &Tensor::from_slice(&rows))
+                        .to_device(device);
+                    let logits = tch::no_grad(|| frozen.logits_from_features(&batch))?;
+                    let labels: Vec<usize> = indices.iter().map(|&i| data[i].label).collect();
+                    process(logits, &labels)?;
+                }
+            }
+            _ => {
+                for batch in loader.epoch(0) {
+                    let batch = batch?;
+                    let logits = tch::no_grad(|| {
+                        let images = batch.images.to_device(device);
+                        self.learner.inference(&images)
+                    })?;
+                    let labels: Vec<i64> = Vec::<i64>::try_from(&batch.labels)?;
+                    let labels: Vec<usize> = labels.into_iter().map(|l| l as usize).collect();
+                    process(logits, &labels)?;
+                }
+            }
         }
+        self.learner.end_eval();
         let report = self.evaluator.evaluate();
         log_println!("{}", report.text().trim_end());
         let epoch = self.epoch as i64;
