@@ -231,7 +231,7 @@ pub enum EngineError {
     MissingTensor { path: PathBuf, key: String },
     /// A stop request (Ctrl-C, Slurm's SIGTERM) ended training before batch `batch + 1` of
     /// `epoch` (1-based); the rolling checkpoint of the epoch before is where it resumes.
-    #[error("stopped by {name} in epoch {epoch} (after {batch} of {num_batches} batches): run the same command again to resume from the end of epoch {}", epoch - 1)]
+    #[error("stopped by {name} in epoch {epoch} (after {batch} of {num_batches} batches): {}", resume_hint(*epoch))]
     Stopped {
         signal: i32,
         name: &'static str,
@@ -260,6 +260,17 @@ pub enum EngineError {
         trainer: &'static str,
         reason: &'static str,
     },
+}
+
+/// What a run stopped in `epoch` (1-based) does when started again.
+fn resume_hint(epoch: usize) -> String {
+    match epoch {
+        0 | 1 => "no epoch was complete; run the same command again to start it again".into(),
+        e => format!(
+            "run the same command again to resume from the end of epoch {}",
+            e - 1
+        ),
+    }
 }
 
 /// Downloading CLIP weights.

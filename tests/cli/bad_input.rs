@@ -28,6 +28,9 @@ struct Case {
     needles: Vec<String>,
 }
 
+/// 91 words: more context tokens than CLIP's 77.
+const CTX_INIT_TOO_LONG: &str = "'a photo of a very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very long prompt'";
+
 fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
 }
@@ -378,11 +381,31 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
     );
     // Trainer checks come from the trainer's registry entry (TrainerEntry::check_cfg).
     for (name, opts, needles) in [
-        ("n_ctx_too_long", &["TRAINER.COOP.N_CTX", "100"][..], &["TRAINER.COOP.N_CTX", "100"][..]),
-        ("n_ctx_zero", &["TRAINER.COOP.N_CTX", "0"], &["TRAINER.COOP.N_CTX", "positive"]),
-        ("ctx_init_too_long", &["TRAINER.COOP.CTX_INIT", "'a photo of a very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very very long prompt'"], &["TRAINER.COOP.CTX_INIT"]),
-        ("prec_unknown", &["TRAINER.COOP.PREC", "fp8"], &["TRAINER.COOP.PREC", "fp16, fp32, amp"]),
-        ("class_token_position_unknown", &["TRAINER.COOP.CLASS_TOKEN_POSITION", "side"], &["TRAINER.COOP.CLASS_TOKEN_POSITION", "end, middle, front"]),
+        (
+            "n_ctx_too_long",
+            &["TRAINER.COOP.N_CTX", "100"][..],
+            &["TRAINER.COOP.N_CTX", "100"][..],
+        ),
+        (
+            "n_ctx_zero",
+            &["TRAINER.COOP.N_CTX", "0"],
+            &["TRAINER.COOP.N_CTX", "from 1 to"],
+        ),
+        (
+            "ctx_init_too_long",
+            &["TRAINER.COOP.CTX_INIT", CTX_INIT_TOO_LONG],
+            &["TRAINER.COOP.CTX_INIT"],
+        ),
+        (
+            "prec_unknown",
+            &["TRAINER.COOP.PREC", "fp8"],
+            &["TRAINER.COOP.PREC", "fp16, fp32, amp"],
+        ),
+        (
+            "class_token_position_unknown",
+            &["TRAINER.COOP.CLASS_TOKEN_POSITION", "side"],
+            &["TRAINER.COOP.CLASS_TOKEN_POSITION", "end, middle, front"],
+        ),
     ] {
         v.push(opt_case(fx, base, name, opts, needles));
     }

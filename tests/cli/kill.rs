@@ -9,7 +9,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::support::{ok, repo};
-use crate::sweep::{ended, kill, run_in, spawn_group, wrapper_pids};
+use crate::sweep::{ended, eventually, kill, run_in, spawn_group, wrapper_pids};
 
 const KILLS: usize = 20;
 const SEEDS: [u32; 3] = [1, 2, 3];
@@ -160,11 +160,23 @@ fn random_kill_9_of_sweep_wrappers_and_trains_loses_and_duplicates_nothing() {
             sweeps_started += 1;
             continue;
         }
-        let (kind, targets) = match dice.next(3) {
-            0 => (0, vec![sweep.id().to_string()]),
-            1 => (1, wrapper_pids(&out)),
-            _ => (2, train_pids(&out)),
+        // A third of the kills each: the sweep, a wrapper, a train (waiting, at most 20 s,
+        // for one of the chosen kind to be running).
+        let kind = dice.next(3) as usize;
+        let targets = |kind: usize| match kind {
+            0 => vec![sweep.id().to_string()],
+            1 => wrapper_pids(&out),
+            _ => train_pids(&out),
         };
+        let done = || {
+            run_dirs(&out)
+                .iter()
+                .all(|d| d.join("result.json").exists())
+        };
+        if !eventually(20, || !targets(kind).is_empty() || done()) || done() {
+            continue;
+        }
+        let targets = targets(kind);
         let Some(target) = targets.get(dice.next(targets.len().max(1) as u64) as usize) else {
             continue;
         };

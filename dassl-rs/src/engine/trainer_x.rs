@@ -450,7 +450,7 @@ impl<L: Learner> Trainer for Engine<L> {
             Some(EventWriter::create(&tb).map_err(|source| EngineError::Io { path: tb, source })?);
         self.time_start = Instant::now();
         for epoch in self.start_epoch..self.max_epoch {
-            stop_point(epoch, 0, 0)?;
+            stop_point(epoch, 0, self.dm.train_loader_x().len())?;
             self.epoch = epoch;
             self.run_epoch(epoch)?;
             self.epochs_run += 1;

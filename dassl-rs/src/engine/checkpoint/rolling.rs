@@ -107,12 +107,14 @@ pub fn latest(run_dir: &Path) -> Result<Option<(PathBuf, usize)>, CheckpointErro
 }
 
 /// Removes what a kill left in `.last-epoch/` besides the committed epoch (a half-written
-/// `epoch-<N>.tmp/`, an epoch not yet committed, temporary files of `latest`).
+/// `epoch-<N>.tmp/`, an epoch not yet committed, temporary files of `latest`); a `latest`
+/// that names no epoch on disk goes too (there is nothing to resume).
 pub fn clean(run_dir: &Path) -> Result<(), CheckpointError> {
     let root = run_dir.join(DIR_NAME);
-    let keep = match latest(run_dir) {
-        Ok(Some((dir, _))) => dir.file_name().map(|n| n.to_os_string()),
-        _ => None,
+    let (keep, keep_latest) = match latest(run_dir) {
+        Ok(Some((dir, _))) => (dir.file_name().map(|n| n.to_os_string()), true),
+        Ok(None) => (None, true),
+        Err(_) => (None, false),
     };
     let entries = match std::fs::read_dir(&root) {
         Ok(e) => e,
@@ -125,7 +127,7 @@ pub fn clean(run_dir: &Path) -> Result<(), CheckpointError> {
             source,
         })?;
         let name = e.file_name();
-        if name == LATEST || Some(&name) == keep.as_ref() {
+        if (name == LATEST && keep_latest) || Some(&name) == keep.as_ref() {
             continue;
         }
         let p = e.path();
@@ -188,5 +190,11 @@ mod tests {
         remove(run.path()).unwrap();
         assert!(!run.path().join(DIR_NAME).exists());
         remove(run.path()).unwrap();
+        // A `latest` naming an epoch that is not there is removed: nothing to resume.
+        std::fs::create_dir_all(run.path().join(DIR_NAME)).unwrap();
+        std::fs::write(run.path().join(DIR_NAME).join(LATEST), "epoch-9\n").unwrap();
+        assert!(latest(run.path()).is_err());
+        clean(run.path()).unwrap();
+        assert!(latest(run.path()).unwrap().is_none());
     }
 }
