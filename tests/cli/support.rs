@@ -134,3 +134,15 @@ pub fn fake_openai_weights(dir: &Path, name: &str) -> Vec<(String, PathBuf)> {
         ("DASSL_HASH_CACHE".into(), hashes),
     ]
 }
+
+/// Writes a figure file a test measured (kills, lost runs, bad inputs) into the folder
+/// named by `DASSL_FIGURES_DIR`, so documents quote files, never hand-typed numbers.
+/// Without the variable nothing is written.
+pub fn write_figures(name: &str, text: &str) {
+    if let Some(dir) = std::env::var_os("DASSL_FIGURES_DIR") {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let header = "<!-- written by `DASSL_FIGURES_DIR=<this folder> cargo test --release --test cli`; do not edit -->\n";
+        std::fs::write(dir.join(name), format!("{header}{text}")).unwrap();
+    }
+}

@@ -549,7 +549,9 @@ mod tests {
         let mut learner = make_learner(&s.cfg).unwrap();
         train_epoch(&mut learner);
         let out = s.cfg.str("OUTPUT_DIR").unwrap().to_string();
-        learner.save(Path::new(&out), 0, None, false).unwrap();
+        learner
+            .save(Path::new(&out), 0, None, false, Default::default())
+            .unwrap();
         let saved = learner.pl.state_dict();
         let mut fresh = make_learner(&s.cfg).unwrap();
         fresh.load(Path::new(&out), Some(1)).unwrap();

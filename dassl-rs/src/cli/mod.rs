@@ -64,6 +64,13 @@ impl CliError {
             CliError::Config(_) | CliError::Registry(_) | CliError::Usage(_) => 2,
             CliError::Invalid(_) | CliError::IdentityChanged { .. } => 2,
             CliError::Engine(EngineError::Config(_) | EngineError::Registry(_)) => 2,
+            // 128 + the signal, as a shell reports a process the signal ended (130, 143).
+            CliError::Engine(EngineError::Stopped { signal, .. }) => {
+                u8::try_from(128 + signal).unwrap_or(1)
+            }
+            CliError::Engine(EngineError::Checkpoint(
+                crate::errors::CheckpointError::OtherRun { .. },
+            )) => 2,
             CliError::Data(DataError::Config(_)) => 2,
             CliError::Sweep(e) => e.exit_code(),
             CliError::Report(ReportError::Usage(_) | ReportError::NoManifest { .. }) => 2,

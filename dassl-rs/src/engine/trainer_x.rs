@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use tch::{Device, Tensor};
 
+use super::checkpoint::{rolling, Progress};
 use super::meters::{py_exp4, timedelta, AverageMeter, MetricMeter};
-use super::registered::{self, Registered};
+use super::registered::{self, Registered, ResumePoint, Stamp};
 use super::result::RunResult;
 use super::tensorboard::EventWriter;
 use super::Trainer;
@@ -77,16 +78,45 @@ pub trait Learner {
         epoch: usize,
         val_result: Option<f64>,
         is_best: bool,
+        stamp: Stamp<'_>,
     ) -> Result<(), EngineError> {
-        registered::save_model(self.registered(), dir, epoch, val_result, is_best)
+        registered::save_model(self.registered(), dir, epoch, val_result, is_best, stamp)
     }
-    /// `resume_model_if_exist`: the epoch to start from (0 when there is no checkpoint).
-    fn resume(&mut self, dir: &Path) -> Result<usize, EngineError> {
-        registered::resume_model_if_exist(self.registered(), dir)
+    /// Saves the rolling last-epoch checkpoint (checkpoint/rolling.rs); `epoch` is 0-based.
+    fn save_last_epoch(
+        &mut self,
+        dir: &Path,
+        epoch: usize,
+        stamp: Stamp<'_>,
+    ) -> Result<(), EngineError> {
+        registered::save_last_epoch(self.registered(), dir, epoch, stamp)
+    }
+    /// `resume_model_if_exist`: where to start (epoch 0 when there is no checkpoint); with
+    /// an identity, only its own checkpoints are resumed.
+    fn resume(&mut self, dir: &Path, identity: Option<&str>) -> Result<ResumePoint, EngineError> {
+        registered::resume_model_if_exist(self.registered(), dir, identity)
     }
     /// `load_model(directory, epoch)` for evaluation.
     fn load(&mut self, dir: &Path, epoch: Option<usize>) -> Result<(), EngineError> {
         registered::load_model(self.registered(), dir, epoch)
+    }
+}
+
+/// Set (to anything) to keep a completed run's rolling last-epoch checkpoint.
+pub const KEEP_LAST_EPOCH_ENV: &str = "DASSL_KEEP_LAST_EPOCH";
+
+/// Where a stop request (SIGINT, SIGTERM: sweep/signals.rs) ends the loop: before the next
+/// batch, so the last complete epoch's checkpoint is where the run resumes.
+fn stop_point(epoch: usize, batch_idx: usize, num_batches: usize) -> Result<(), EngineError> {
+    match crate::sweep::signals::stop_requested() {
+        Some(signal) => Err(EngineError::Stopped {
+            signal: signal as i32,
+            name: signal.as_str(),
+            epoch: epoch + 1,
+            batch: batch_idx,
+            num_batches,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -123,6 +153,8 @@ pub struct Engine<L: Learner> {
     epoch: usize,
     time_start: Instant,
     writer: Option<EventWriter>,
+    /// The run identity its checkpoints carry.
+    identity: Option<String>,
     /// Where frozen image features are cached (`TEST.FEATURE_CACHE`, `DASSL_FEATURE_CACHE`).
     feature_cache: Option<FeatureCache>,
 }
@@ -164,6 +196,7 @@ impl<L: Learner> Engine<L> {
             epoch: 0,
             time_start: Instant::now(),
             writer: None,
+            identity: cfg.identity().map(str::to_string),
             feature_cache: CacheSetting::from_config_value(cfg.str(CONFIG_KEY)?).cache(),
         })
     }
@@ -204,6 +237,7 @@ impl<L: Learner> Engine<L> {
             indicatif::ProgressBar::hidden()
         };
         for (batch_idx, batch) in loader.epoch(epoch).enumerate() {
+            stop_point(epoch, batch_idx, num_batches)?;
             let batch = batch?;
             data_time.update(end.elapsed().as_secs_f64());
             let step = Step {
@@ -262,14 +296,33 @@ impl<L: Learner> Engine<L> {
             if report.accuracy > self.best_result {
                 self.best_result = report.accuracy;
                 let dir = self.output_dir.clone();
+                let stamp = Stamp {
+                    identity: self.identity.as_deref(),
+                    progress: None,
+                };
                 self.learner
-                    .save(&dir, epoch, Some(report.accuracy), true)?;
+                    .save(&dir, epoch, Some(report.accuracy), true, stamp)?;
             }
         }
         if meet_freq || last_epoch {
             let dir = self.output_dir.clone();
-            self.learner.save(&dir, epoch, None, false)?;
+            let stamp = Stamp {
+                identity: self.identity.as_deref(),
+                progress: None,
+            };
+            self.learner.save(&dir, epoch, None, false, stamp)?;
         }
+        // Whatever CHECKPOINT_FREQ says, a kill loses at most the epoch in progress.
+        let progress = Progress {
+            best_result: self.best_result.is_finite().then_some(self.best_result),
+            sampler_seed: self.dm.train_loader_x().seed(),
+        };
+        let dir = self.output_dir.clone();
+        let stamp = Stamp {
+            identity: self.identity.as_deref(),
+            progress: Some(progress),
+        };
+        self.learner.save_last_epoch(&dir, epoch, stamp)?;
         Ok(())
     }
 
@@ -380,12 +433,24 @@ impl<L: Learner> Trainer for Engine<L> {
             "" => self.output_dir.clone(),
             dir => PathBuf::from(dir),
         };
-        self.start_epoch = self.learner.resume(&resume_dir)?;
+        let point = self.learner.resume(&resume_dir, self.identity.as_deref())?;
+        self.start_epoch = point.start_epoch;
+        if let Some(p) = point.progress {
+            if let Some(best) = p.best_result {
+                self.best_result = best;
+            }
+            if p.sampler_seed != self.dm.train_loader_x().seed() {
+                log_println!(
+                    "The resumed epochs shuffle and augment with another seed than the first ones (SEED is negative): the result differs from an uninterrupted run's"
+                );
+            }
+        }
         let tb = self.output_dir.join("tensorboard");
         self.writer =
             Some(EventWriter::create(&tb).map_err(|source| EngineError::Io { path: tb, source })?);
         self.time_start = Instant::now();
         for epoch in self.start_epoch..self.max_epoch {
+            stop_point(epoch, 0, 0)?;
             self.epoch = epoch;
             self.run_epoch(epoch)?;
             self.epochs_run += 1;
@@ -402,6 +467,9 @@ impl<L: Learner> Trainer for Engine<L> {
                 log_println!("Deploy the last-epoch model");
             }
             self.final_test(None)?;
+        }
+        if std::env::var_os(KEEP_LAST_EPOCH_ENV).is_none() {
+            rolling::remove(&self.output_dir)?;
         }
         log_println!(
             "Elapsed: {}",
