@@ -5,7 +5,10 @@ mod clip_common;
 mod cocoop;
 mod coop;
 #[cfg(test)]
+mod family_parity;
+#[cfg(test)]
 mod fp16_parity;
+mod kgcoop;
 mod lpclip;
 mod prompt;
 #[cfg(test)]

@@ -245,6 +245,13 @@ pub trait PromptModel: NamedState {
     fn parameters(&self) -> Vec<Tensor>;
     /// `CustomCLIP.forward`: logits `[B, n_cls]` for images on the device.
     fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor;
+    /// The logits and the training loss: `F.cross_entropy` on the logits (CoOp); a method
+    /// with its own terms (KgCoOp's knowledge-guided loss) overrides it.
+    fn logits_and_loss(&self, clip: &Clip, images: &Tensor, labels: &Tensor) -> (Tensor, Tensor) {
+        let output = self.logits(clip, images);
+        let loss = cross_entropy(&output, labels);
+        (output, loss)
+    }
     /// Logged once CLIP is frozen (CoCoOp names the parameters to be updated).
     fn after_freeze(&self) {}
 }
@@ -337,11 +344,7 @@ impl<M: PromptModel> Learner for CustomClip<M> {
         }
         let images = batch.images.to_device(self.device);
         let labels = batch.labels.to_device(self.device);
-        let forward = || {
-            let output = self.logits(&images);
-            let loss = cross_entropy(&output, &labels);
-            (output, loss)
-        };
+        let forward = || self.pl.logits_and_loss(&self.clip, &images, &labels);
         let (output, loss) = if self.scaler.is_enabled() {
             tch::autocast(true, forward)
         } else {
