@@ -1,6 +1,7 @@
 //! Trainer plugins. Each file registers one or more trainers with their config
 //! extension; adding a trainer is a new file plus one `mod` line here.
 
+mod clip_adapter;
 mod clip_common;
 mod cocoop;
 mod coop;
