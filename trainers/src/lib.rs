@@ -14,6 +14,7 @@ mod lpclip;
 mod prompt;
 #[cfg(test)]
 mod test_support;
+mod tip_adapter;
 mod zsclip;
 
 /// Called by the binary so the linker keeps this crate and its registrations.
