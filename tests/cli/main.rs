@@ -5,6 +5,7 @@ mod support;
 mod clip_cmd;
 mod config_cmd;
 mod demo;
+mod family;
 mod list;
 mod sweep;
 mod train;
