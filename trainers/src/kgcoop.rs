@@ -11,7 +11,6 @@
 //! code creates but never uses (their checkpoints load: only `ctx` is read). PREC amp is
 //! refused: KgCoOp's amp branch passes the (logits, score) pair to `cross_entropy`.
 
-use std::ops::Deref;
 use std::path::Path;
 
 use dassl_rs::clip::model::{Clip, Precision};
@@ -148,17 +147,7 @@ pub struct PromptLearner {
 
 impl std::fmt::Debug for PromptLearner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PromptLearner")
-            .field("coop", &self.coop)
-            .field("w", &self.w)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Deref for PromptLearner {
-    type Target = CoopPromptLearner;
-    fn deref(&self) -> &CoopPromptLearner {
-        &self.coop
+        write!(f, "KgCoOp {:?} (W {})", self.coop, self.w)
     }
 }
 
@@ -191,9 +180,10 @@ impl PromptLearner {
     /// `1 - mean(cos(text_features, text_features_old))`.
     pub fn logits_and_score(&self, clip: &Clip, images: &Tensor) -> (Tensor, Tensor) {
         let image_features = normalize_rows(&clip.encode_image(images));
-        let text_features = normalize_rows(
-            &clip.encode_text_from_embeddings(&self.coop.forward(), &self.tokenized_prompts),
-        );
+        let text_features = normalize_rows(&clip.encode_text_from_embeddings(
+            &self.coop.forward(),
+            &self.coop.tokens.tokenized_prompts,
+        ));
         let logits = (clip.logit_scale().exp() * &image_features)
             .matmul(&text_features.to_kind(image_features.kind()).tr());
         let old = normalize_rows(&self.text_features_old);
@@ -294,7 +284,7 @@ mod tests {
         loss.backward();
         assert_same(
             &format!("{prec}.grad"),
-            &pl.ctx.grad(),
+            &pl.coop.ctx.grad(),
             &fx[&format!("{prec}.grad")],
         );
 
@@ -309,7 +299,7 @@ mod tests {
         let pl = PromptLearner::new(&cfg, &classnames(), &clip, Device::Cpu).unwrap();
         assert_same(
             "init.ctx",
-            &pl.ctx.detach(),
+            &pl.coop.ctx.detach(),
             &fx[&format!("{prec}.init.ctx")],
         );
         let logits = tch::no_grad(|| pl.logits(&clip, &fx["images"]));

@@ -54,78 +54,28 @@ const SWEEP: SweepTraits = SweepTraits {
 
 const S: &str = "TRAINER.TIP_ADAPTER";
 
-/// The authors' configs/<dataset>.yaml, unchanged, with the registry's dataset names.
-const AUTHORS: &[(&str, &str, &str)] = &[
-    (
-        "Caltech101",
-        "caltech101.yaml",
-        include_str!("../../configs/trainers/Tip-Adapter/authors/caltech101.yaml"),
-    ),
-    (
-        "DescribableTextures",
-        "dtd.yaml",
-        include_str!("../../configs/trainers/Tip-Adapter/authors/dtd.yaml"),
-    ),
-    (
-        "EuroSAT",
-        "eurosat.yaml",
-        include_str!("../../configs/trainers/Tip-Adapter/authors/eurosat.yaml"),
-    ),
-    (
-        "FGVCAircraft",
-        "fgvc.yaml",
-        include_str!("../../configs/trainers/Tip-Adapter/authors/fgvc.yaml"),
-    ),
-    (
-        "Food101",
-        "food101.yaml",
-        include_str!("../../configs/trainers/Tip-Adapter/authors/food101.yaml"),
-    ),
-    (
-        "ImageNet",
-        "imagenet.yaml",
-        include_str!("../../configs/trainers/Tip-Adapter/authors/imagenet.yaml"),
-    ),
-    (
-        "OxfordFlowers",
-        "oxford_flowers.yaml",
-        include_str!("../../configs/trainers/Tip-Adapter/authors/oxford_flowers.yaml"),
-    ),
-    (
-        "OxfordPets",
-        "oxford_pets.yaml",
-        include_str!("../../configs/trainers/Tip-Adapter/authors/oxford_pets.yaml"),
-    ),
-    (
-        "StanfordCars",
-        "stanford_cars.yaml",
-        include_str!("../../configs/trainers/Tip-Adapter/authors/stanford_cars.yaml"),
-    ),
-    (
-        "SUN397",
-        "sun397.yaml",
-        include_str!("../../configs/trainers/Tip-Adapter/authors/sun397.yaml"),
-    ),
-    (
-        "UCF101",
-        "ucf101.yaml",
-        include_str!("../../configs/trainers/Tip-Adapter/authors/ucf101.yaml"),
-    ),
-];
+/// The authors' configs/<name>.yaml, unchanged, by the registry's dataset name; `<name>` is
+/// also what their `dataset` key holds.
+macro_rules! authors {
+    ($(($ours:literal, $theirs:literal)),* $(,)?) => {
+        &[$(($ours, $theirs, include_str!(concat!(
+            "../../configs/trainers/Tip-Adapter/authors/", $theirs, ".yaml"
+        )))),*]
+    };
+}
 
-/// The authors' `dataset` values, as their `build_dataset` names them.
-const AUTHORS_DATASETS: &[(&str, &str)] = &[
-    ("caltech101", "Caltech101"),
-    ("dtd", "DescribableTextures"),
-    ("eurosat", "EuroSAT"),
-    ("fgvc", "FGVCAircraft"),
-    ("food101", "Food101"),
-    ("imagenet", "ImageNet"),
-    ("oxford_flowers", "OxfordFlowers"),
-    ("oxford_pets", "OxfordPets"),
-    ("stanford_cars", "StanfordCars"),
-    ("sun397", "SUN397"),
-    ("ucf101", "UCF101"),
+const AUTHORS: &[(&str, &str, &str)] = authors![
+    ("Caltech101", "caltech101"),
+    ("DescribableTextures", "dtd"),
+    ("EuroSAT", "eurosat"),
+    ("FGVCAircraft", "fgvc"),
+    ("Food101", "food101"),
+    ("ImageNet", "imagenet"),
+    ("OxfordFlowers", "oxford_flowers"),
+    ("OxfordPets", "oxford_pets"),
+    ("StanfordCars", "stanford_cars"),
+    ("SUN397", "sun397"),
+    ("UCF101", "ucf101"),
 ];
 
 /// The keys left at None take the authors' value for DATASET.NAME.
@@ -247,10 +197,10 @@ impl AuthorsConfig {
                         Value::Str(s) => s.as_str(),
                         _ => return Err(wrong("a string")),
                     };
-                    c.dataset = AUTHORS_DATASETS
+                    c.dataset = AUTHORS
                         .iter()
-                        .find(|(a, _)| *a == name)
-                        .map(|(_, ours)| ours.to_string())
+                        .find(|(_, theirs, _)| *theirs == name)
+                        .map(|(ours, _, _)| ours.to_string())
                         .ok_or_else(|| wrong("one of the authors' eleven datasets"))?;
                 }
                 _ => {
@@ -287,10 +237,10 @@ impl AuthorsConfig {
 
     /// The authors' file for a registry dataset name, if they have one.
     pub fn for_dataset(dataset: &str) -> Result<Option<Self>, ConfigError> {
-        let Some((_, file, text)) = AUTHORS.iter().find(|(d, _, _)| *d == dataset) else {
+        let Some((_, name, text)) = AUTHORS.iter().find(|(d, _, _)| *d == dataset) else {
             return Ok(None);
         };
-        let path = PathBuf::from("configs/trainers/Tip-Adapter/authors").join(file);
+        let path = PathBuf::from(format!("configs/trainers/Tip-Adapter/authors/{name}.yaml"));
         Self::parse(text, &path).map(Some)
     }
 }
@@ -326,6 +276,34 @@ fn pair<T>(v: &Value, f: fn(&Value) -> Option<T>) -> Option<[T; 2]> {
     }
 }
 
+/// `TRAINER.TIP_ADAPTER.<key>` converted by `conv`, or the authors' value for the dataset
+/// when the key is None.
+fn pick<T>(
+    cfg: &Config,
+    dataset: &str,
+    key: &str,
+    theirs: Option<T>,
+    conv: impl Fn(&Value) -> Option<T>,
+    expected: &'static str,
+) -> Result<T, ConfigError> {
+    let full = format!("{S}.{key}");
+    match (cfg.get(&full), theirs) {
+        (Some(Value::None) | None, Some(t)) => Ok(t),
+        (Some(Value::None) | None, None) => Err(ConfigError::InvalidChoice {
+            key: full,
+            value: "None".into(),
+            expected: format!(
+                "a value: the Tip-Adapter authors have no config for dataset {dataset:?}"
+            ),
+        }),
+        (Some(v), _) => conv(v).ok_or_else(|| ConfigError::WrongType {
+            key: full,
+            expected,
+            value: v.repr(),
+        }),
+    }
+}
+
 /// The hyper-parameters a run uses: TRAINER.TIP_ADAPTER's, or the authors' for the dataset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TipSettings {
@@ -340,41 +318,15 @@ impl TipSettings {
     pub fn from_cfg(cfg: &Config) -> Result<Self, ConfigError> {
         let dataset = cfg.str("DATASET.NAME")?;
         let authors = AuthorsConfig::for_dataset(dataset)?;
-        let get = |key: &str| -> Result<Value, ConfigError> {
-            let full = format!("{S}.{key}");
-            match cfg.get(&full) {
-                Some(Value::None) | None => Err(ConfigError::InvalidChoice {
-                    key: full,
-                    value: "None".into(),
-                    expected: format!(
-                        "a value: the Tip-Adapter authors have no config for dataset {dataset:?}"
-                    ),
-                }),
-                Some(v) => Ok(v.clone()),
-            }
-        };
-        let wrong = |key: &str, expected: &'static str, v: &Value| ConfigError::WrongType {
-            key: format!("{S}.{key}"),
-            expected,
-            value: v.repr(),
-        };
         let a = authors.as_ref();
-        let num = |key: &str, theirs: Option<f64>| -> Result<f64, ConfigError> {
-            match (cfg.get(&format!("{S}.{key}")), theirs) {
-                (Some(Value::None), Some(t)) => Ok(t),
-                _ => {
-                    let v = get(key)?;
-                    float_of(&v).ok_or_else(|| wrong(key, "a number", &v))
-                }
-            }
-        };
-        let search_hp = match (cfg.get(&format!("{S}.SEARCH_HP")), a) {
-            (Some(Value::None), Some(t)) => t.search_hp,
-            _ => {
-                let v = get("SEARCH_HP")?;
-                bool_of(&v).ok_or_else(|| wrong("SEARCH_HP", "a bool", &v))?
-            }
-        };
+        let search_hp = pick(
+            cfg,
+            dataset,
+            "SEARCH_HP",
+            a.map(|t| t.search_hp),
+            bool_of,
+            "a bool",
+        )?;
         if !search_hp {
             // utils.py's search_hp returns best_beta and best_alpha unbound when it is False.
             return Err(ConfigError::InvalidChoice {
@@ -383,41 +335,58 @@ impl TipSettings {
                 expected: "True (the authors' search_hp(False) returns undefined values)".into(),
             });
         }
-        let scale = match (cfg.get(&format!("{S}.SEARCH_SCALE")), a) {
-            (Some(Value::None), Some(t)) => t.search_scale,
-            _ => {
-                let v = get("SEARCH_SCALE")?;
-                pair(&v, float_of).ok_or_else(|| wrong("SEARCH_SCALE", "two numbers", &v))?
-            }
+        let pair_f = |v: &Value| pair(v, float_of);
+        let pair_i = |v: &Value| pair(v, int_of);
+        let s = TipSettings {
+            augment_epoch: pick(
+                cfg,
+                dataset,
+                "AUGMENT_EPOCH",
+                a.map(|t| t.augment_epoch),
+                int_of,
+                "an integer",
+            )?,
+            init_beta: pick(
+                cfg,
+                dataset,
+                "INIT_BETA",
+                a.map(|t| t.init_beta),
+                float_of,
+                "a number",
+            )?,
+            init_alpha: pick(
+                cfg,
+                dataset,
+                "INIT_ALPHA",
+                a.map(|t| t.init_alpha),
+                float_of,
+                "a number",
+            )?,
+            search_scale: pick(
+                cfg,
+                dataset,
+                "SEARCH_SCALE",
+                a.map(|t| t.search_scale),
+                pair_f,
+                "two numbers",
+            )?,
+            search_step: pick(
+                cfg,
+                dataset,
+                "SEARCH_STEP",
+                a.map(|t| t.search_step),
+                pair_i,
+                "two integers",
+            )?,
         };
-        let step = match (cfg.get(&format!("{S}.SEARCH_STEP")), a) {
-            (Some(Value::None), Some(t)) => t.search_step,
-            _ => {
-                let v = get("SEARCH_STEP")?;
-                pair(&v, int_of).ok_or_else(|| wrong("SEARCH_STEP", "two integers", &v))?
-            }
-        };
-        let augment_epoch = match (cfg.get(&format!("{S}.AUGMENT_EPOCH")), a) {
-            (Some(Value::None), Some(t)) => t.augment_epoch,
-            _ => {
-                let v = get("AUGMENT_EPOCH")?;
-                int_of(&v).ok_or_else(|| wrong("AUGMENT_EPOCH", "an integer", &v))?
-            }
-        };
-        if augment_epoch < 1 || step.iter().any(|s| *s < 1) {
+        if s.augment_epoch < 1 || s.search_step.iter().any(|n| *n < 1) {
             return Err(ConfigError::InvalidChoice {
                 key: format!("{S}.AUGMENT_EPOCH / SEARCH_STEP"),
-                value: format!("{augment_epoch} / {step:?}"),
+                value: format!("{} / {:?}", s.augment_epoch, s.search_step),
                 expected: "positive counts".into(),
             });
         }
-        Ok(TipSettings {
-            augment_epoch,
-            init_beta: num("INIT_BETA", a.map(|t| t.init_beta))?,
-            init_alpha: num("INIT_ALPHA", a.map(|t| t.init_alpha))?,
-            search_scale: scale,
-            search_step: step,
-        })
+        Ok(s)
     }
 
     /// utils.py line 103-104: `i * (scale - 0.1) / step + 0.1` for i in range(step).
@@ -949,7 +918,7 @@ mod tests {
 
     #[test]
     fn the_authors_configs_map_key_by_key() {
-        for (dataset, file, _) in AUTHORS {
+        for (dataset, file, _) in AUTHORS.iter() {
             let c = AuthorsConfig::for_dataset(dataset).unwrap().unwrap();
             assert_eq!(&c.dataset, dataset, "{file}");
             assert!(c.search_hp && c.augment_epoch == 10 && c.lr == 0.001 && c.shots == 16);
