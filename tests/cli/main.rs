@@ -2,10 +2,14 @@
 
 mod support;
 
+mod bad_input;
+mod cache_cmd;
 mod clip_cmd;
 mod config_cmd;
 mod demo;
 mod family;
+mod kill;
 mod list;
+mod resume;
 mod sweep;
 mod train;

@@ -166,11 +166,28 @@ impl PromptModel for Adapter {
         vec![self.down.shallow_clone(), self.up.shallow_clone()]
     }
 
+    /// The adapter acts on the frozen encoder's output: evaluations may use cached features.
+    const SPLITS_AT_IMAGE_FEATURES: bool = true;
+
     /// `CustomCLIP.forward` (lines 100-115).
     fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor {
-        let image_features = normalize_rows(&self.adapt(&clip.encode_image(images)));
+        self.logits_from_features(clip, &clip.encode_image(images), None)
+            .expect("no text encoder runs here")
+    }
+
+    fn image_free_text_features(&self, _: &Clip) -> Result<Option<Tensor>, EngineError> {
+        Ok(Some(self.text_features.shallow_clone()))
+    }
+
+    fn logits_from_features(
+        &self,
+        clip: &Clip,
+        image_features: &Tensor,
+        _: Option<&Tensor>,
+    ) -> Result<Tensor, EngineError> {
+        let image_features = normalize_rows(&self.adapt(image_features));
         let text = self.text_features.to_kind(image_features.kind());
-        (clip.logit_scale().exp() * image_features).matmul(&text.tr())
+        Ok((clip.logit_scale().exp() * image_features).matmul(&text.tr()))
     }
 }
 
@@ -178,9 +195,9 @@ impl PromptModel for Adapter {
 mod tests {
     use super::*;
     use crate::family_parity::{
-        family_cfg, family_clip, fixture, toy_accuracies, within_seed_spread, CLASSNAMES,
+        assert_close, family_cfg, family_clip, fixture, toy_accuracies, within_seed_spread,
+        CLASSNAMES,
     };
-    use crate::fp16_parity::assert_same;
 
     #[test]
     fn forward_loss_and_gradients_match_clip_adapter() {
@@ -199,21 +216,23 @@ mod tests {
             .load_state_dict(&state, Path::new("clip_adapter.pt"))
             .unwrap();
         let logits = learner.pl.logits(&learner.clip, &fx["images"]);
-        assert_same("logits", &logits.detach(), &fx["logits"]);
+        assert_close("logits", &logits.detach(), &fx["logits"], 1e-5);
         let (_, loss) = learner
             .pl
             .logits_and_loss(&learner.clip, &fx["images"], &fx["labels"]);
-        assert_same("loss", &loss.detach(), &fx["loss"]);
+        assert_close("loss", &loss.detach(), &fx["loss"], 1e-5);
         loss.backward();
-        assert_same(
+        assert_close(
             "grad.fc.0.weight",
             &learner.pl.down.grad(),
             &fx["grad.fc.0.weight"],
+            1e-5,
         );
-        assert_same(
+        assert_close(
             "grad.fc.2.weight",
             &learner.pl.up.grad(),
             &fx["grad.fc.2.weight"],
+            1e-5,
         );
         let saved = learner.pl.state_dict();
         assert_eq!(saved[0].0, "fc.0.weight");

@@ -652,7 +652,7 @@ impl TipTrainer {
         log_println!(
             "Tip-Adapter runs CLIP in fp16 (its code runs on CUDA, where clip.load gives fp16)"
         );
-        let (mut vs, clip) = load_clip(cfg, device, Precision::Fp16)?;
+        let (mut vs, clip, _) = load_clip(cfg, device, Precision::Fp16)?;
         vs.freeze();
         log_println!("\nGetting textual features as CLIP's classifier.");
         let clip_weights = clip_classifier(&clip, dm.classnames(), dataset, device)?;
