@@ -7,6 +7,7 @@ mod cache_cmd;
 mod clip_cmd;
 mod config_cmd;
 mod demo;
+mod family;
 mod kill;
 mod list;
 mod resume;

@@ -42,7 +42,7 @@ fn classnames() -> Vec<String> {
 
 /// Writes the script's CLIP (fp32, OpenAI keys) to `dir/clip.safetensors`: the stored
 /// weights, and a 49408-token embedding that is zero except for the rows the prompts use.
-fn clip_in(dir: &Path, fx: &HashMap<String, Tensor>) -> PathBuf {
+pub(crate) fn clip_in(dir: &Path, fx: &HashMap<String, Tensor>) -> PathBuf {
     let mut named: Vec<(String, Tensor)> = fx
         .iter()
         .filter_map(|(k, v)| Some((k.strip_prefix("clip.")?.to_string(), v.shallow_clone())))
@@ -75,7 +75,7 @@ fn fp16_cfg(trainer: &str, section: &str, clip: &Path, dir: &Path, extra: &[&str
 }
 
 /// Exact equality of values and dtype.
-fn assert_same(name: &str, got: &Tensor, want: &Tensor) {
+pub(crate) fn assert_same(name: &str, got: &Tensor, want: &Tensor) {
     assert_eq!(got.kind(), want.kind(), "{name}: dtype");
     assert_eq!(got.size(), want.size(), "{name}: shape");
     let diff = (got.to_kind(Kind::Double) - want.to_kind(Kind::Double))

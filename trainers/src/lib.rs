@@ -3,15 +3,20 @@
 
 #[doc(hidden)]
 pub mod bench;
+mod clip_adapter;
 mod clip_common;
 mod cocoop;
 mod coop;
 #[cfg(test)]
+mod family_parity;
+#[cfg(test)]
 mod fp16_parity;
+mod kgcoop;
 mod lpclip;
 mod prompt;
 #[cfg(test)]
 mod test_support;
+mod tip_adapter;
 mod zsclip;
 
 /// Called by the binary so the linker keeps this crate and its registrations.

@@ -288,10 +288,19 @@ pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Tensor {
 pub trait PromptModel: NamedState {
     /// Whether the training summary has `acc` besides `loss` (CoOp yes, CoCoOp no).
     const REPORTS_ACC: bool;
+    /// The name it is registered and checkpointed under (`OUTPUT_DIR/<NAME>`).
+    const NAME: &'static str = MODEL_NAME;
     /// The tensors the optimizer updates, in PyTorch's `parameters()` order.
     fn parameters(&self) -> Vec<Tensor>;
     /// `CustomCLIP.forward`: logits `[B, n_cls]` for images on the device.
     fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor;
+    /// The logits and the training loss: `F.cross_entropy` on the logits (CoOp); a method
+    /// with its own terms (KgCoOp's knowledge-guided loss) overrides it.
+    fn logits_and_loss(&self, clip: &Clip, images: &Tensor, labels: &Tensor) -> (Tensor, Tensor) {
+        let output = self.logits(clip, images);
+        let loss = cross_entropy(&output, labels);
+        (output, loss)
+    }
     /// Whether [`PromptModel::logits`] sees the images only through CLIP's frozen image
     /// encoder, as [`PromptModel::logits_from_features`] of its output: evaluations then
     /// take the image features from the feature cache (docs/SPEED.md). Default: no.
@@ -357,6 +366,19 @@ impl<M: PromptModel> CustomClip<M> {
         make: impl FnOnce(&Clip) -> Result<M, EngineError>,
     ) -> Result<Self, EngineError> {
         let precision = precision_for(cfg.str(&format!("{section}.PREC"))?)?;
+        let nan_hint = format!("; fp16 training is prone to this: try {section}.PREC fp32 or amp");
+        Self::build_in(cfg, precision, nan_hint, device, make)
+    }
+
+    /// [`CustomClip::build`] for a method with no PREC key of its own (CLIP-Adapter builds
+    /// CLIP in fp32): CLIP in `precision`, `nan_hint` added to the NaN error.
+    pub fn build_in(
+        cfg: &Config,
+        precision: Precision,
+        nan_hint: String,
+        device: Device,
+        make: impl FnOnce(&Clip) -> Result<M, EngineError>,
+    ) -> Result<Self, EngineError> {
         let (mut vs, clip, weights) = load_clip(cfg, device, precision)?;
         log_println!("Building custom CLIP");
         let mut pl = make(&clip)?;
@@ -389,7 +411,7 @@ impl<M: PromptModel> CustomClip<M> {
             scaler,
             device,
             autocast_warning: amp && device == Device::Cpu,
-            nan_hint: format!("; fp16 training is prone to this: try {section}.PREC fp32 or amp"),
+            nan_hint,
         })
     }
 
@@ -425,11 +447,7 @@ impl<M: PromptModel> Learner for CustomClip<M> {
         }
         let images = batch.images.to_device(self.device);
         let labels = batch.labels.to_device(self.device);
-        let forward = || {
-            let output = self.logits(&images);
-            let loss = cross_entropy(&output, &labels);
-            (output, loss)
-        };
+        let forward = || self.pl.logits_and_loss(&self.clip, &images, &labels);
         let (output, loss) = if self.scaler.is_enabled() {
             tch::autocast(true, forward)
         } else {
@@ -482,7 +500,7 @@ impl<M: PromptModel> Learner for CustomClip<M> {
 
     fn registered(&mut self) -> Vec<Registered<'_>> {
         vec![Registered {
-            name: MODEL_NAME,
+            name: M::NAME,
             model: &mut self.pl,
             optim: &mut self.optim,
             sched: &mut self.sched,

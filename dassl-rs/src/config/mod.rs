@@ -66,6 +66,8 @@ pub struct ConfigBuilder {
     /// Every plugin that declared a key (several may declare one with the same default);
     /// the run identity keeps a plugin's key only for that plugin's runs.
     owners: BTreeMap<String, BTreeSet<String>>,
+    /// String keys that also take a bool (see [`ConfigBuilder::accept_bool`]).
+    bool_too: BTreeSet<String>,
 }
 
 impl ConfigBuilder {
@@ -75,6 +77,7 @@ impl ConfigBuilder {
             root: Node::new(),
             origins: BTreeMap::new(),
             owners: BTreeMap::new(),
+            bool_too: BTreeSet::new(),
         }
     }
 
@@ -118,6 +121,44 @@ impl ConfigBuilder {
         self.insert_new(key, value, Origin::Extension(plugin.to_string()))?;
         self.record_owner(key, plugin);
         Ok(())
+    }
+
+    /// A fork declared an existing string key as a bool flag (KgCoOp's train.py has
+    /// `TRAINER.COOP.CTX_INIT = False` where CoOp's has `""`, and its configs set `True`):
+    /// the key keeps its default and also takes a bool, so the fork's configs merge
+    /// unchanged. Readers of the key get either type (`Config::str` fails on a bool).
+    pub fn accept_bool(&mut self, key: &str, plugin: &str) -> Result<(), ConfigError> {
+        match self.lookup(key) {
+            Some(Value::Str(_)) => {
+                self.bool_too.insert(key.to_string());
+                self.record_owner(key, plugin);
+                Ok(())
+            }
+            other => Err(ConfigError::ConflictingDefault {
+                key: key.to_string(),
+                plugin: plugin.to_string(),
+                value: "a string that also takes a bool".into(),
+                existing: other.map(Value::repr).unwrap_or_else(|| "nothing".into()),
+                by: self
+                    .origin_of(key)
+                    .map(|o| o.to_string())
+                    .unwrap_or_default(),
+            }),
+        }
+    }
+
+    /// `coerce`, plus the bools [`ConfigBuilder::accept_bool`] allows.
+    fn coerce_key(
+        &self,
+        key: &str,
+        original: &Value,
+        replacement: Value,
+        origin: &Origin,
+    ) -> Result<Value, ConfigError> {
+        if matches!(replacement, Value::Bool(_)) && self.bool_too.contains(key) {
+            return Ok(replacement);
+        }
+        coerce(key, original, replacement, origin)
     }
 
     fn record_owner(&mut self, key: &str, plugin: &str) {
@@ -212,7 +253,7 @@ impl ConfigBuilder {
                         Value::Str(s) => literal::decode_or_str(s),
                         other => other.clone(),
                     };
-                    let value = coerce(&full_key, existing, decoded, &origin)?;
+                    let value = self.coerce_key(&full_key, existing, decoded, &origin)?;
                     self.insert_new(&full_key, value, origin)?;
                 }
             }
@@ -232,7 +273,7 @@ impl ConfigBuilder {
         let existing = self
             .lookup(key)
             .ok_or_else(|| self.unknown_key(key, origin.clone()))?;
-        let value = coerce(key, existing, value, &origin)?;
+        let value = self.coerce_key(key, existing, value, &origin)?;
         self.insert_new(key, value, origin)
     }
 
@@ -254,7 +295,7 @@ impl ConfigBuilder {
                 Some(Value::Node(_)) | None => return Err(self.unknown_key(key, origin)),
                 Some(v) => v,
             };
-            let value = coerce(key, existing, literal::decode_or_str(raw), &origin)?;
+            let value = self.coerce_key(key, existing, literal::decode_or_str(raw), &origin)?;
             self.insert_new(key, value, origin)?;
         }
         Ok(())
