@@ -95,16 +95,52 @@ pub struct RunArgs {
     /// Internal (tests): the program started for each run instead of `dassl train`.
     #[arg(long, hide = true)]
     pub run_program: Option<PathBuf>,
-    /// Extra KEY VALUE opts for every run, after the file's.
+    /// Run only these datasets (keys or DATASET.NAME of the file's datasets, or other
+    /// dataset config stems); comma-separated or repeated. Replaces the datasets axis.
+    #[arg(long, alias = "dataset", value_name = "DS,..")]
+    pub datasets: Vec<String>,
+    /// Replace the shots axis, e.g. --shots 1,16.
+    #[arg(long, alias = "shot", value_name = "K,..")]
+    pub shots: Vec<String>,
+    /// Replace the seeds axis, e.g. --seeds 1,2 (--seed 3 for one).
+    #[arg(long, alias = "seed", value_name = "S,..")]
+    pub seeds: Vec<String>,
+    /// Replace (or add) a variant axis: KEY=V1,V2, e.g. TRAINER.COOP.CSC=False,True; repeatable.
+    #[arg(long = "variants", alias = "variant", value_name = "KEY=V1,V2")]
+    pub variants: Vec<String>,
+    /// Keep only the runs that match: FIELD=GLOB, FIELD!=GLOB, FIELD<N (<=, >, >=) or a glob
+    /// over the run folder. Fields: dataset, trainer, label, shots, seed, backbone, cfg,
+    /// role, dir, and variant keys (full or short: csc, ctp, nctx). Repeat: all must match.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Vec<String>,
+    /// Extra KEY VALUE opts for every run, after the file's. One that names an axis
+    /// (DATASET.NUM_SHOTS, SEED, DATASET.NAME, a variant key) replaces that axis.
     #[arg(value_name = "KEY VALUE", trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
     pub opts: Vec<String>,
 }
 
-/// `dassl report`: tables over an output folder's complete runs.
+impl RunArgs {
+    /// The axis flags, parsed.
+    fn axes(&self) -> Result<sw::overrides::AxisOverrides, CliError> {
+        use sw::overrides::{parse_ints, parse_names};
+        let some = |v: Vec<i64>| (!v.is_empty()).then_some(v);
+        Ok(sw::overrides::AxisOverrides {
+            datasets: Some(parse_names(&self.datasets)).filter(|d| !d.is_empty()),
+            shots: some(parse_ints(&self.shots, "--shots").map_err(SweepError::from)?),
+            seeds: some(parse_ints(&self.seeds, "--seeds").map_err(SweepError::from)?),
+            variants: self.variants.clone(),
+            filters: self.filter.clone(),
+        })
+    }
+}
+
+/// `dassl report`: tables over the complete runs of any number of folders.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// The sweep's output folder.
-    pub output: PathBuf,
+    /// Folders: sweep output folders (read through their manifests), folders made by
+    /// `dassl train`, and CoOp/Dassl output trees (every folder with a log.txt).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
     pub format: ReportFormat,
     /// Show 1.96 * std / sqrt(n) instead of the std (parse_test_res.py --ci95).
@@ -116,7 +152,13 @@ pub struct ReportArgs {
     /// Draw the few-shot curves into FILE.svg or FILE.png; repeatable.
     #[arg(long, value_name = "FILE")]
     pub plot: Vec<PathBuf>,
-    /// Also write summary.{md,csv,json} and fewshot.svg into OUTPUT/reports.
+    /// Markdown: also list every run's value and folder (CSV and JSON always do).
+    #[arg(long)]
+    pub per_seed: bool,
+    /// Markdown: also the long tables (a row per cell, with n and the difference to the paper).
+    #[arg(long)]
+    pub long: bool,
+    /// Also write summary.{md,csv,json} and the figures into PATH/reports (one PATH only).
     #[arg(long)]
     pub save: bool,
 }
@@ -184,6 +226,7 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         root: args.root.clone(),
         output: args.output.clone(),
         opts: args.opts.clone(),
+        axes: args.axes()?,
     };
     let cwd = cwd()?;
     if let Some(toy) = sw::spec::SweepSpec::from_file(&cwd.join(&spec))?.toy_world {
@@ -214,19 +257,24 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         opts.append(&mut ov.opts);
         ov.opts = opts;
     }
-    let m = sw::prepare(&spec, &ov, &cwd, &CliResolver)?;
+    let prepared = sw::prepare_full(&spec, &ov, &cwd, &CliResolver)?;
+    let m = &prepared.manifest;
     if stop.load(Ordering::SeqCst) {
         return Err(SweepError::Interrupted { running: 0 }.into());
     }
     if args.dry_run {
         println!("output: {}", m.output.display());
-        print!("{}", sw::status::dry_run_text(&m));
+        for n in &prepared.notes {
+            println!("override: {n}");
+        }
+        print!("{}", sw::status::dry_run_text(m));
         return Ok(());
     }
     m.write()?;
+    prepared.write_effective()?;
     match args.executor {
-        Executor::Local => run_local(&args, &m, stop),
-        Executor::Slurm => run_slurm(&args, &m, stop),
+        Executor::Local => run_local(&args, m, stop),
+        Executor::Slurm => run_slurm(&args, m, stop),
     }
 }
 
@@ -416,7 +464,7 @@ fn print_and_save(output: &Path) -> Result<(), CliError> {
         "{}",
         crate::report::format::markdown(&rep, Columns::default())
     );
-    crate::report::save(output, &rep)?;
+    crate::report::save(output, &rep, &crate::report::Paper::default())?;
     Ok(())
 }
 
@@ -425,10 +473,17 @@ pub fn report(args: ReportArgs) -> Result<(), CliError> {
     for p in &args.paper {
         paper.load(p)?;
     }
-    let rep = crate::report::build(&crate::report::collect(&args.output)?, &paper);
+    if args.save && args.paths.len() != 1 {
+        return Err(CliError::Usage(
+            "--save writes into PATH/reports: give one PATH (or use --plot and --format)".into(),
+        ));
+    }
+    let rep = crate::report::build(&crate::report::collect_paths(&args.paths)?, &paper);
     let cols = Columns {
         ci95: args.ci95,
         paper: !args.paper.is_empty(),
+        per_seed: args.per_seed,
+        long: args.long,
     };
     match args.format {
         ReportFormat::Md => print!("{}", crate::report::format::markdown(&rep, cols)),
@@ -436,17 +491,23 @@ pub fn report(args: ReportArgs) -> Result<(), CliError> {
         ReportFormat::Json => print!("{}", crate::report::format::json(&rep)),
     }
     for p in &args.plot {
-        if !crate::report::plot::write(&rep, p)? {
-            eprintln!(
-                "note: no few-shot results to plot, {} not written",
-                p.display()
-            );
+        for written in crate::report::plot::write(&rep, &paper, p)? {
+            eprintln!("wrote {}", written.display());
         }
     }
     if args.save {
-        crate::report::save(&args.output, &rep)?;
+        crate::report::save(&args.paths[0], &rep, &paper)?;
     }
-    failed_runs(&args.output, true)
+    let mut failed = Vec::new();
+    for p in &args.paths {
+        if let Err(e) = failed_runs(p, true) {
+            failed.push(e);
+        }
+    }
+    match failed.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 pub fn status(args: StatusArgs) -> Result<(), CliError> {
