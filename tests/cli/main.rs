@@ -6,5 +6,7 @@ mod clip_cmd;
 mod config_cmd;
 mod demo;
 mod list;
+mod report_paths;
 mod sweep;
+mod sweep_overrides;
 mod train;

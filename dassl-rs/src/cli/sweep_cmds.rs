@@ -75,7 +75,23 @@ pub struct RunArgs {
     /// Slurm: generic resources per task; `none` for CPU-only clusters.
     #[arg(long, default_value = "gpu:1")]
     pub gres: String,
-    /// Slurm: one more sbatch argument, as it is (repeat for several), e.g. --sbatch-arg=--mem=32G.
+    /// Slurm: quality of service.
+    #[arg(long)]
+    pub qos: Option<String>,
+    /// Slurm: node features the tasks need (--constraint), e.g. a100.
+    #[arg(long)]
+    pub constraint: Option<String>,
+    /// Slurm: CPUs per task; default: the runs' DATALOADER.NUM_WORKERS + 1.
+    #[arg(long, value_name = "N")]
+    pub cpus_per_task: Option<usize>,
+    /// Slurm: memory per task, e.g. 32G.
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// Slurm: --signal for a warning before the time limit (the task stops, requeues and
+    /// resumes from its checkpoint); `none` to leave it out.
+    #[arg(long, default_value = "B:TERM@120")]
+    pub signal: String,
+    /// Slurm: one more sbatch argument, as it is (repeat for several), e.g. --sbatch-arg=--exclusive.
     #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub sbatch_args: Vec<String>,
     /// Slurm: wait until the jobs have left the queue, then print the report.
@@ -191,8 +207,9 @@ impl Resolver for CliResolver {
         Ok(Resolved {
             config_hash: checked.identity,
             dataset: s("DATASET.NAME")?,
-            backbone: s("MODEL.BACKBONE.NAME")?,
+            backbone: crate::sweep::plan::backbone_label(&s("MODEL.BACKBONE.NAME")?),
             max_epoch: cfg.int("OPTIM.MAX_EPOCH").map_err(|e| one(&e))?,
+            num_workers: cfg.int("DATALOADER.NUM_WORKERS").map_err(|e| one(&e))?,
         })
     }
 }
@@ -335,6 +352,11 @@ fn run_slurm(args: &RunArgs, m: &Manifest, stop: Arc<AtomicBool>) -> Result<(), 
         time: args.time.clone(),
         account: args.account.clone(),
         gres: Some(args.gres.clone()).filter(|g| g != "none" && !g.is_empty()),
+        qos: args.qos.clone(),
+        constraint: args.constraint.clone(),
+        cpus_per_task: args.cpus_per_task,
+        mem: args.mem.clone(),
+        signal: Some(args.signal.clone()).filter(|g| g != "none" && !g.is_empty()),
         extra: args.sbatch_args.clone(),
         exe: current_exe()?,
         retries: args.retries,
@@ -422,6 +444,14 @@ fn run_one(args: &RunArgs, manifest: &Path, stop: Arc<AtomicBool>) -> Result<(),
     };
     // Slurm tasks wait for a lock held elsewhere; local wrappers report it instead.
     let wait = args.task_list.is_some();
+    if wait {
+        // The task's own .out names the run; the run's output goes to its log.
+        println!(
+            "run #{index} {}: output in {}",
+            m.runs[index].dir,
+            crate::sweep::manifest::log_path(&m.output, &m.runs[index].key).display()
+        );
+    }
     let outcome = exec::execute(&ctx, &m, index, args.device.as_deref(), wait)?;
     let dir = &m.runs[index].dir;
     match outcome {

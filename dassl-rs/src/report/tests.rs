@@ -321,6 +321,7 @@ fn collect_reads_only_results_matching_their_manifest() {
             source: None,
             variant: vec![],
             max_epoch: 200,
+            num_workers: 8,
         },
     };
     let m = Manifest {

@@ -25,6 +25,8 @@ pub struct Resolved {
     pub backbone: String,
     /// OPTIM.MAX_EPOCH: the checkpoint an evaluation run loads.
     pub max_epoch: i64,
+    /// DATALOADER.NUM_WORKERS (a Slurm task's CPUs default to this + 1).
+    pub num_workers: i64,
 }
 
 /// Resolves and validates a run's `train ...` arguments without starting it. The CLI's
@@ -134,6 +136,9 @@ pub struct RunMeta {
     pub source: Option<String>,
     pub variant: Vec<(String, String)>,
     pub max_epoch: i64,
+    /// DATALOADER.NUM_WORKERS of the run (0 in manifests written before it was recorded).
+    #[serde(default)]
+    pub num_workers: i64,
 }
 
 /// One run of a sweep.
@@ -755,6 +760,7 @@ fn resolve_draft(
             source: None,
             variant: d.variant,
             max_epoch: r.max_epoch,
+            num_workers: r.num_workers,
         },
     })
 }
