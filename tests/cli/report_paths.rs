@@ -237,7 +237,7 @@ fn a_sweep_hand_made_runs_and_a_coop_tree_report_together() {
     let csv = ok(&o);
     let runs = rows(&csv, "run");
     let from = |prefix: &str| runs.iter().filter(|r| r["dir"].starts_with(prefix)).count();
-    assert_eq!(from(&d.join("sweep_out").display().to_string()), 2, "{csv}");
+    assert_eq!(from("sweep_out/"), 2, "{csv}");
     assert_eq!(from("hand/"), 2, "{csv}");
     assert_eq!(from("coop_output/"), 21, "{csv}");
     let hand: Vec<_> = runs.iter().filter(|r| r["dir"].starts_with("hand/")).collect();
@@ -256,6 +256,14 @@ fn a_sweep_hand_made_runs_and_a_coop_tree_report_together() {
         .find(|r| r["dataset"] == "DescribableTextures" && r["shots"] == "1" && r["n"] == "2")
         .unwrap_or_else(|| panic!("{csv}"));
     assert_eq!(sweep_cell["mean"], "72.00");
+    // The sweep and the CoOp tree both hold DTD 1-shot seeds 1 and 2: kept apart by path.
+    assert_eq!(sweep_cell["method"], "CoOp_end @ sweep_out");
+    assert!(
+        rows(&csv, "fewshot")
+            .iter()
+            .any(|r| r["method"] == "CoOp_end @ coop_output" && r["dataset"] == "DescribableTextures" && r["n"] == "3"),
+        "{csv}"
+    );
     // Markdown with --per-seed lists every run with its folder.
     let md = ok(&dassl_in(
         d,

@@ -94,9 +94,14 @@ pub fn collect(output: &Path) -> Result<Vec<Record>, ReportError> {
 /// The records of every run under `paths`: each path's sweep manifests (their runs, each
 /// once), and every other folder with a `log.txt` (`dassl train` folders, CoOp/Dassl
 /// output trees; see [`discover`]). A path with neither is an error.
+///
+/// Runs of different paths that would share a cell (same method, backbone, dataset,
+/// shots and seed: say ours and CoOp's own) are kept apart: the method of every path
+/// involved is labelled `METHOD @ PATH`.
 pub fn collect_paths(paths: &[std::path::PathBuf]) -> Result<Vec<Record>, ReportError> {
-    let mut out = Vec::new();
+    let mut per_path: Vec<Vec<Record>> = Vec::new();
     for p in paths {
+        let mut out = Vec::new();
         if !p.exists() {
             return Err(ReportError::Usage(format!(
                 "{}: no such folder",
@@ -119,6 +124,36 @@ pub fn collect_paths(paths: &[std::path::PathBuf]) -> Result<Vec<Record>, Report
             return Err(ReportError::NoRuns { path: p.clone() });
         }
         out.extend(found);
+        per_path.push(out);
+    }
+    type RunKey = (String, String, String, i64, Option<i64>, Role, Option<String>);
+    let key = |r: &Record| -> RunKey {
+        (
+            r.label.clone(),
+            r.backbone.clone(),
+            r.dataset.clone(),
+            r.shots,
+            r.seed,
+            r.role,
+            r.source.clone(),
+        )
+    };
+    let keys: Vec<std::collections::HashSet<RunKey>> = per_path
+        .iter()
+        .map(|recs| recs.iter().map(key).collect())
+        .collect();
+    let mut out = Vec::new();
+    for (i, recs) in per_path.into_iter().enumerate() {
+        let collides = keys
+            .iter()
+            .enumerate()
+            .any(|(j, k)| j != i && !k.is_disjoint(&keys[i]));
+        for mut r in recs {
+            if collides {
+                r.label = format!("{} @ {}", r.label, paths[i].display());
+            }
+            out.push(r);
+        }
     }
     Ok(out)
 }
@@ -286,6 +321,14 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
             &b.role, &b.method, &b.backbone, &b.source, &b.dataset, b.shots, b.seed, &b.dir,
         ))
     });
+    // A discovered model evaluated elsewhere is also its domain-generalization source:
+    // list the run once.
+    let plain: std::collections::HashSet<String> = seeds
+        .iter()
+        .filter(|r| r.role == Role::Fewshot)
+        .map(|r| r.dir.clone())
+        .collect();
+    seeds.retain(|r| r.role != Role::Source || !plain.contains(&r.dir));
     rep.runs = seeds;
     // Few-shot rows.
     let mut cells: BTreeMap<Key4, Cell> = BTreeMap::new();

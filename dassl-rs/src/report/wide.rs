@@ -344,7 +344,10 @@ pub fn markdown(tables: &[WideTable], ci95: bool, paper: bool) -> String {
             ));
         }
         if incomplete {
-            notes.push("(n/planned*) fewer complete runs than planned; `dassl status` says which".into());
+            notes.push(
+                "(n/planned*) fewer complete runs than planned (`--per-seed` lists every run)"
+                    .into(),
+            );
         }
         let _ = writeln!(s, "{}\n", notes.join("; "));
     }
