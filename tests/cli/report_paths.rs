@@ -82,9 +82,11 @@ fn a_coop_output_tree_reports_what_parse_test_res_reports() {
     let runs = rows(&csv, "run");
     let cells = rows(&csv, "fewshot");
     let dg = rows(&csv, "dg");
+    let b2n = rows(&csv, "base2new");
     let name = |key: &str| match key {
         "caltech101" => "Caltech101",
         "dtd" => "DescribableTextures",
+        "eurosat" => "EuroSAT",
         "imagenet" => "ImageNet",
         "imagenetv2" => "ImageNetV2",
         "imagenet_sketch" => "ImageNetSketch",
@@ -107,7 +109,14 @@ fn a_coop_output_tree_reports_what_parse_test_res_reports() {
         values.sort_by(f64::total_cmp);
         want_values.sort_by(f64::total_cmp);
         assert_eq!(values, want_values, "{exp}");
-        let (mean, std) = if parts[0] == "evaluation" {
+        let (mean, std) = if parts[0] == "base2new" {
+            let metric = if parts[1] == "train_base" { "base" } else { "new" };
+            let r = b2n
+                .iter()
+                .find(|r| r["dataset"] == name(parts[2]) && r["metric"] == metric)
+                .unwrap_or_else(|| panic!("no base2new row for {exp}:\n{csv}"));
+            (r["mean"].clone(), r["std"].clone())
+        } else if parts[0] == "evaluation" {
             let r = dg
                 .iter()
                 .find(|r| r["dataset"] == name(parts[4]) && r["source"] == "ImageNet")
@@ -150,6 +159,8 @@ fn a_coop_output_tree_reports_what_parse_test_res_reports() {
                 .join("results/paper/coop_domain_generalization.csv")
                 .to_str()
                 .unwrap(),
+            "--paper",
+            repo().join("results/paper/cocoop_base2new.csv").to_str().unwrap(),
         ],
     ));
     insta::assert_snapshot!("coop_tree_wide_paper", md);
@@ -239,7 +250,7 @@ fn a_sweep_hand_made_runs_and_a_coop_tree_report_together() {
     let from = |prefix: &str| runs.iter().filter(|r| r["dir"].starts_with(prefix)).count();
     assert_eq!(from("sweep_out/"), 2, "{csv}");
     assert_eq!(from("hand/"), 2, "{csv}");
-    assert_eq!(from("coop_output/"), 21, "{csv}");
+    assert_eq!(from("coop_output/"), 39, "{csv}");
     let hand: Vec<_> = runs.iter().filter(|r| r["dir"].starts_with("hand/")).collect();
     for h in &hand {
         // The backbone is the weight file's stem, not its path; the value is result.json's.
@@ -291,6 +302,8 @@ fn figures_are_drawn_as_svg_and_png() {
             "coop_output",
             "--paper",
             repo().join("results/paper/coop_fewshot.csv").to_str().unwrap(),
+            "--paper",
+            repo().join("results/paper/cocoop_base2new.csv").to_str().unwrap(),
             "--plot",
             "fig/fewshot.png",
             "--plot",
@@ -300,6 +313,12 @@ fn figures_are_drawn_as_svg_and_png() {
     ok(&o);
     let png = std::fs::read(dir.path().join("fig/fewshot.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    // The base-to-new chart goes beside the few-shot figure.
+    assert!(dir.path().join("fig/fewshot_base2new.png").exists());
+    let b2n = std::fs::read_to_string(dir.path().join("fig/fewshot_base2new.svg")).unwrap();
+    for t in ["Base", "New", "H (harmonic mean)", "DTD", "CoCoOp", "published (black tick)"] {
+        assert!(b2n.contains(&format!(">\n{t}\n<")), "{t}");
+    }
     let svg = std::fs::read_to_string(dir.path().join("fig/fewshot.svg")).unwrap();
     for t in ["Caltech101", "DescribableTextures", "Average", "published (dashed)"] {
         assert!(svg.contains(&format!(">\n{t}\n<")), "{t}");

@@ -508,7 +508,24 @@ pub fn draw_base2new<DB: DrawingBackend>(
             })
             .collect();
         let hi = ys.iter().cloned().fold(0.0, f64::max);
-        let hi = ((hi + 5.0) / 10.0).ceil() * 10.0;
+        let hi = (((hi + 5.0) / 10.0).ceil() * 10.0).clamp(10.0, 100.0);
+        // Bars start 10 points below the lowest value (not at 0), so differences of a
+        // point or two stay visible; the axis says where they start.
+        let low = fig
+            .groups
+            .iter()
+            .flat_map(|g| g.bars.iter().flatten())
+            .flat_map(|b| {
+                let (v, s) = b.values[k];
+                let s = if s.is_finite() { s } else { 0.0 };
+                [v - s, b.paper.map(|p| p[k]).unwrap_or(v)]
+            })
+            .fold(f64::INFINITY, f64::min);
+        let lo = if low.is_finite() {
+            (((low - 10.0) / 10.0).floor() * 10.0).max(0.0)
+        } else {
+            0.0
+        };
         let mut chart = ChartBuilder::on(area)
             .caption(*title, (FONT, 17))
             .margin_top(4)
@@ -517,7 +534,7 @@ pub fn draw_base2new<DB: DrawingBackend>(
             .margin_bottom(4)
             .x_label_area_size(30)
             .y_label_area_size(52)
-            .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..hi.clamp(10.0, 100.0))?;
+            .build_cartesian_2d(-0.5..n as f64 - 0.5, lo..hi.max(lo + 10.0))?;
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -540,7 +557,7 @@ pub fn draw_base2new<DB: DrawingBackend>(
                 let (v, s) = b.values[k];
                 let color = PALETTE[mi % PALETTE.len()];
                 chart.draw_series(std::iter::once(Rectangle::new(
-                    [(x0, 0.0), (x1, v)],
+                    [(x0, lo), (x1, v)],
                     color.mix(0.85).filled(),
                 )))?;
                 let xc = (x0 + x1) / 2.0;
