@@ -70,7 +70,10 @@ fn rows(csv: &str, table: &str) -> Vec<std::collections::HashMap<String, String>
 #[test]
 fn a_coop_output_tree_reports_what_parse_test_res_reports() {
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&fixture().join("coop_output"), &dir.path().join("coop_output"));
+    copy_tree(
+        &fixture().join("coop_output"),
+        &dir.path().join("coop_output"),
+    );
     let expected: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(fixture().join("parse_test_res.json")).unwrap(),
     )
@@ -97,7 +100,9 @@ fn a_coop_output_tree_reports_what_parse_test_res_reports() {
         // The experiment's seed folders are the run rows under it.
         let mut values: Vec<f64> = runs
             .iter()
-            .filter(|r| r["dir"].starts_with(&format!("coop_output/{exp}/")) && !r["mean"].is_empty())
+            .filter(|r| {
+                r["dir"].starts_with(&format!("coop_output/{exp}/")) && !r["mean"].is_empty()
+            })
             .map(|r| r["mean"].parse().unwrap())
             .collect();
         let mut want_values: Vec<f64> = want["values"]
@@ -110,7 +115,11 @@ fn a_coop_output_tree_reports_what_parse_test_res_reports() {
         want_values.sort_by(f64::total_cmp);
         assert_eq!(values, want_values, "{exp}");
         let (mean, std) = if parts[0] == "base2new" {
-            let metric = if parts[1] == "train_base" { "base" } else { "new" };
+            let metric = if parts[1] == "train_base" {
+                "base"
+            } else {
+                "new"
+            };
             let r = b2n
                 .iter()
                 .find(|r| r["dataset"] == name(parts[2]) && r["metric"] == metric)
@@ -136,7 +145,10 @@ fn a_coop_output_tree_reports_what_parse_test_res_reports() {
         };
         assert_eq!(
             (mean.as_str(), std.as_str()),
-            (want["mean"].as_str().unwrap(), want["std"].as_str().unwrap()),
+            (
+                want["mean"].as_str().unwrap(),
+                want["std"].as_str().unwrap()
+            ),
             "{exp}: dassl report vs parse_test_res.py"
         );
     }
@@ -153,14 +165,20 @@ fn a_coop_output_tree_reports_what_parse_test_res_reports() {
             "report",
             "coop_output",
             "--paper",
-            repo().join("results/paper/coop_fewshot.csv").to_str().unwrap(),
+            repo()
+                .join("results/paper/coop_fewshot.csv")
+                .to_str()
+                .unwrap(),
             "--paper",
             repo()
                 .join("results/paper/coop_domain_generalization.csv")
                 .to_str()
                 .unwrap(),
             "--paper",
-            repo().join("results/paper/cocoop_base2new.csv").to_str().unwrap(),
+            repo()
+                .join("results/paper/cocoop_base2new.csv")
+                .to_str()
+                .unwrap(),
         ],
     ));
     insta::assert_snapshot!("coop_tree_wide_paper", md);
@@ -251,16 +269,29 @@ fn a_sweep_hand_made_runs_and_a_coop_tree_report_together() {
     assert_eq!(from("sweep_out/"), 2, "{csv}");
     assert_eq!(from("hand/"), 2, "{csv}");
     assert_eq!(from("coop_output/"), 39, "{csv}");
-    let hand: Vec<_> = runs.iter().filter(|r| r["dir"].starts_with("hand/")).collect();
+    let hand: Vec<_> = runs
+        .iter()
+        .filter(|r| r["dir"].starts_with("hand/"))
+        .collect();
     for h in &hand {
         // The backbone is the weight file's stem, not its path; the value is result.json's.
         assert_eq!(h["backbone"], "tiny_clip");
-        assert_eq!((h["method"].as_str(), h["dataset"].as_str(), h["shots"].as_str()), ("CoOp_end", "ToyShapes", "2"));
+        assert_eq!(
+            (
+                h["method"].as_str(),
+                h["dataset"].as_str(),
+                h["shots"].as_str()
+            ),
+            ("CoOp_end", "ToyShapes", "2")
+        );
         let res: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(d.join(&h["dir"]).join("result.json")).unwrap(),
         )
         .unwrap();
-        assert_eq!(h["mean"], format!("{:.2}", res["accuracy"].as_f64().unwrap()));
+        assert_eq!(
+            h["mean"],
+            format!("{:.2}", res["accuracy"].as_f64().unwrap())
+        );
     }
     let sweep_cell = rows(&csv, "fewshot")
         .into_iter()
@@ -272,7 +303,9 @@ fn a_sweep_hand_made_runs_and_a_coop_tree_report_together() {
     assert!(
         rows(&csv, "fewshot")
             .iter()
-            .any(|r| r["method"] == "CoOp_end @ coop_output" && r["dataset"] == "DescribableTextures" && r["n"] == "3"),
+            .any(|r| r["method"] == "CoOp_end @ coop_output"
+                && r["dataset"] == "DescribableTextures"
+                && r["n"] == "3"),
         "{csv}"
     );
     // Markdown with --per-seed lists every run with its folder.
@@ -294,16 +327,25 @@ fn a_sweep_hand_made_runs_and_a_coop_tree_report_together() {
 #[test]
 fn figures_are_drawn_as_svg_and_png() {
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&fixture().join("coop_output"), &dir.path().join("coop_output"));
+    copy_tree(
+        &fixture().join("coop_output"),
+        &dir.path().join("coop_output"),
+    );
     let o = dassl_in(
         dir.path(),
         &[
             "report",
             "coop_output",
             "--paper",
-            repo().join("results/paper/coop_fewshot.csv").to_str().unwrap(),
+            repo()
+                .join("results/paper/coop_fewshot.csv")
+                .to_str()
+                .unwrap(),
             "--paper",
-            repo().join("results/paper/cocoop_base2new.csv").to_str().unwrap(),
+            repo()
+                .join("results/paper/cocoop_base2new.csv")
+                .to_str()
+                .unwrap(),
             "--plot",
             "fig/fewshot.png",
             "--plot",
@@ -316,12 +358,28 @@ fn figures_are_drawn_as_svg_and_png() {
     // The base-to-new chart goes beside the few-shot figure.
     assert!(dir.path().join("fig/fewshot_base2new.png").exists());
     let b2n = std::fs::read_to_string(dir.path().join("fig/fewshot_base2new.svg")).unwrap();
-    for t in ["Base", "New", "H (harmonic mean)", "DTD", "CoCoOp", "published (black tick)"] {
+    for t in [
+        "Base",
+        "New",
+        "H (harmonic mean)",
+        "DTD",
+        "CoCoOp",
+        "published (black tick)",
+    ] {
         assert!(b2n.contains(&format!(">\n{t}\n<")), "{t}");
     }
     let svg = std::fs::read_to_string(dir.path().join("fig/fewshot.svg")).unwrap();
-    for t in ["Caltech101", "DescribableTextures", "Average", "published (dashed)"] {
+    for t in [
+        "Caltech101",
+        "DescribableTextures",
+        "Average",
+        "published (dashed)",
+    ] {
         assert!(svg.contains(&format!(">\n{t}\n<")), "{t}");
     }
-    assert!(stderr(&o).contains("wrote fig/fewshot.png"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("wrote fig/fewshot.png"),
+        "{}",
+        stderr(&o)
+    );
 }

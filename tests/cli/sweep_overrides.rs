@@ -87,11 +87,20 @@ fn axes_are_narrowed_and_replaced_from_the_command_line() {
     let text = stdout(&o);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(text.contains("filters keep 2 of 12 runs"), "{text}");
-    assert!(text.contains("dtd/CoOp/rn50_16shots/nctx16_cscFalse_ctpend/seed1"), "{text}");
-    assert!(text.contains("dtd/CoOp/rn50_16shots/nctx16_cscFalse_ctpend/seed3"), "{text}");
+    assert!(
+        text.contains("dtd/CoOp/rn50_16shots/nctx16_cscFalse_ctpend/seed1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dtd/CoOp/rn50_16shots/nctx16_cscFalse_ctpend/seed3"),
+        "{text}"
+    );
     assert!(!text.contains("seed2"), "{text}");
     // Paths in the sweep file are relative to it: the output folder is d/out.
-    assert!(text.contains(&format!("output: {}/out\n", d.display())), "{text}");
+    assert!(
+        text.contains(&format!("output: {}/out\n", d.display())),
+        "{text}"
+    );
 }
 
 #[test]
@@ -122,7 +131,11 @@ fn ambiguous_or_bad_overrides_exit_2() {
     // A trainer name in the wrong case: the case-insensitive match is suggested.
     let o = run(d, &["--dry-run", "--trainer", "Coop"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("(do you mean [CoOp]?)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("(do you mean [CoOp]?)"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -156,12 +169,27 @@ fn the_effective_sweep_is_written_beside_the_manifest() {
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
     let eff = d.join("out/.dassl/manifests/t-CoOp.sweep.yaml");
     let text = std::fs::read_to_string(&eff).unwrap();
-    assert!(text.contains("# override: --shots replaces the shots axis [1, 16] with [16]"), "{text}");
+    assert!(
+        text.contains("# override: --shots replaces the shots axis [1, 16] with [16]"),
+        "{text}"
+    );
     let spec: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-    assert_eq!(spec["shots"], serde_yaml::from_str::<serde_yaml::Value>("[16]").unwrap());
-    assert_eq!(spec["seeds"], serde_yaml::from_str::<serde_yaml::Value>("[1]").unwrap());
-    assert_eq!(spec["datasets"], serde_yaml::from_str::<serde_yaml::Value>("[dtd]").unwrap());
-    assert_eq!(spec["root"].as_str().unwrap(), d.join("data").display().to_string());
+    assert_eq!(
+        spec["shots"],
+        serde_yaml::from_str::<serde_yaml::Value>("[16]").unwrap()
+    );
+    assert_eq!(
+        spec["seeds"],
+        serde_yaml::from_str::<serde_yaml::Value>("[1]").unwrap()
+    );
+    assert_eq!(
+        spec["datasets"],
+        serde_yaml::from_str::<serde_yaml::Value>("[dtd]").unwrap()
+    );
+    assert_eq!(
+        spec["root"].as_str().unwrap(),
+        d.join("data").display().to_string()
+    );
     assert!(spec["trainers"].get("ZeroshotCLIP").is_none(), "{text}");
     // Run again from the effective file, from another folder: nothing left to do.
     let o = Command::new(env!("CARGO_BIN_EXE_dassl"))
@@ -172,5 +200,9 @@ fn the_effective_sweep_is_written_beside_the_manifest() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("done 1, running 0, failed 0, stopped 0, to run 0"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("done 1, running 0, failed 0, stopped 0, to run 0"),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -44,8 +44,7 @@ pub fn run_folders(root: &Path, skip: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 fn same(a: &Path, b: &Path) -> bool {
-    a == b
-        || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
 /// What a run's `log.txt` says about it.
@@ -134,7 +133,11 @@ pub fn read_log(dir: &Path) -> Option<LogInfo> {
     };
     let config = parse_yacs(&section(
         "** Config **",
-        &["Collecting env info", "Loading trainer", "Setting fixed seed"],
+        &[
+            "Collecting env info",
+            "Loading trainer",
+            "Setting fixed seed",
+        ],
     ));
     let args_block = section("** Arguments **", &["************"]);
     let args = args_block
@@ -172,22 +175,24 @@ fn record(dir: &Path, info: &LogInfo) -> Option<(Record, Option<String>)> {
                 .variant_defaults
                 .iter()
                 .map(|(k, d)| {
-                    let v = info.config.get(*k).cloned().unwrap_or_else(|| d.to_string());
+                    let v = info
+                        .config
+                        .get(*k)
+                        .cloned()
+                        .unwrap_or_else(|| d.to_string());
                     (k.to_string(), v)
                 })
                 .collect();
-            crate::sweep::plan::label_for(
-                &trainer,
-                &Default::default(),
-                &e.sweep,
-                &variant,
-            )
+            crate::sweep::plan::label_for(&trainer, &Default::default(), &e.sweep, &variant)
         }
         None => trainer.clone(),
     };
     let shots = c("DATASET.NUM_SHOTS").parse::<i64>().unwrap_or(0);
     let shots = if ignores_shots || shots < 0 { 0 } else { shots };
-    let seed = c("SEED").parse::<i64>().ok().filter(|s| *s >= 0 && !ignores_seeds);
+    let seed = c("SEED")
+        .parse::<i64>()
+        .ok()
+        .filter(|s| *s >= 0 && !ignores_seeds);
     let sub = c("DATASET.SUBSAMPLE_CLASSES");
     let eval_only = info.args.get("eval_only").map(String::as_str) == Some("True");
     let model_dir = info
@@ -201,9 +206,7 @@ fn record(dir: &Path, info: &LogInfo) -> Option<(Record, Option<String>)> {
         _ if eval_only && model_dir.is_some() => Role::Target,
         _ => Role::Fewshot,
     };
-    let accuracy = RunResult::read(dir)
-        .map(|r| r.accuracy)
-        .or(info.accuracy);
+    let accuracy = RunResult::read(dir).map(|r| r.accuracy).or(info.accuracy);
     Some((
         Record {
             label,

@@ -47,8 +47,8 @@ fn diff(ours: f64, paper: Option<f64>) -> String {
 pub fn csv(rep: &Report, c: Columns) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec![
-        "table", "method", "backbone", "dataset", "source", "shots", "seed", "metric", "mean", "std",
-        "n", "expected",
+        "table", "method", "backbone", "dataset", "source", "shots", "seed", "metric", "mean",
+        "std", "n", "expected",
     ];
     if c.ci95 {
         header.push("ci95");
@@ -236,7 +236,13 @@ fn role_metric(role: crate::sweep::Role) -> &'static str {
 fn md_table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
     let _ = writeln!(out, "| {} |", header.join(" | "));
     let text_cols = [
-        "method", "backbone", "dataset", "source", "target", "metric", "folder",
+        "method",
+        "backbone",
+        "dataset",
+        "source",
+        "target",
+        "metric",
+        "folder",
         "incomplete cells",
     ];
     let rule: Vec<&str> = header
@@ -325,7 +331,9 @@ pub fn per_seed_markdown(rep: &Report) -> String {
         .collect();
     md_table(
         &mut s,
-        &["method", "backbone", "dataset", "shots", "seed", "metric", "value", "folder"],
+        &[
+            "method", "backbone", "dataset", "shots", "seed", "metric", "value", "folder",
+        ],
         &rows,
     );
     s

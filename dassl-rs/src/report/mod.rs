@@ -126,7 +126,15 @@ pub fn collect_paths(paths: &[std::path::PathBuf]) -> Result<Vec<Record>, Report
         out.extend(found);
         per_path.push(out);
     }
-    type RunKey = (String, String, String, i64, Option<i64>, Role, Option<String>);
+    type RunKey = (
+        String,
+        String,
+        String,
+        i64,
+        Option<i64>,
+        Role,
+        Option<String>,
+    );
     let key = |r: &Record| -> RunKey {
         (
             r.label.clone(),
@@ -317,9 +325,26 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
         })
         .collect();
     seeds.sort_by(|a, b| {
-        (&a.role, &a.method, &a.backbone, &a.source, &a.dataset, a.shots, a.seed, &a.dir).cmp(&(
-            &b.role, &b.method, &b.backbone, &b.source, &b.dataset, b.shots, b.seed, &b.dir,
-        ))
+        (
+            &a.role,
+            &a.method,
+            &a.backbone,
+            &a.source,
+            &a.dataset,
+            a.shots,
+            a.seed,
+            &a.dir,
+        )
+            .cmp(&(
+                &b.role,
+                &b.method,
+                &b.backbone,
+                &b.source,
+                &b.dataset,
+                b.shots,
+                b.seed,
+                &b.dir,
+            ))
     });
     // A discovered model evaluated elsewhere is also its domain-generalization source:
     // list the run once.

@@ -41,7 +41,9 @@ impl Paper {
         let v: Vec<f64> = self
             .fewshot
             .iter()
-            .filter(|((m, b, d, s), _)| m == method && b == backbone && *s == shots && d != "Average")
+            .filter(|((m, b, d, s), _)| {
+                m == method && b == backbone && *s == shots && d != "Average"
+            })
             .map(|(_, v)| *v)
             .collect();
         mean(&v).map(|m| (m, true))
@@ -49,7 +51,11 @@ impl Paper {
 
     /// The published base-to-new Average row, or the mean base and new over the datasets
     /// listed and H of those (`true`: computed).
-    pub fn base2new_average(&self, method: &str, backbone: &str) -> Option<((f64, f64, f64), bool)> {
+    pub fn base2new_average(
+        &self,
+        method: &str,
+        backbone: &str,
+    ) -> Option<((f64, f64, f64), bool)> {
         if let Some(v) = self.base2new(method, backbone, "Average") {
             return Some((v, false));
         }
@@ -208,6 +214,9 @@ mod tests {
             p.base2new_average("CoCoOp", "ViT-B/16"),
             Some(((80.47, 71.69, 75.83), false))
         );
-        assert_eq!(p.dg_average("CoOp", "ViT-B/16", "ImageNet"), Some((63.88, false)));
+        assert_eq!(
+            p.dg_average("CoOp", "ViT-B/16", "ImageNet"),
+            Some((63.88, false))
+        );
     }
 }

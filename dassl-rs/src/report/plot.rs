@@ -114,7 +114,11 @@ pub fn fewshot_figure(rep: &Report, paper: &Paper) -> Option<FewshotFigure> {
     let mut datasets: Vec<String> = Vec::new();
     let mut shots: std::collections::BTreeSet<i64> = Default::default();
     for r in rep.fewshot.iter().filter(|r| r.stat.n > 0) {
-        let key = (name(&r.method, &r.backbone), r.method.clone(), r.backbone.clone());
+        let key = (
+            name(&r.method, &r.backbone),
+            r.method.clone(),
+            r.backbone.clone(),
+        );
         if !series.contains(&key) {
             series.push(key);
         }
@@ -302,9 +306,16 @@ pub fn draw_fewshot<DB: DrawingBackend>(
             .collect();
         let lo = ys.iter().cloned().fold(f64::INFINITY, f64::min);
         let hi = ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 100.0) };
+        let (lo, hi) = if lo.is_finite() {
+            (lo, hi)
+        } else {
+            (0.0, 100.0)
+        };
         let pad = ((hi - lo) * 0.08).max(1.0);
-        let (lo, hi) = (((lo - pad) / 5.0).floor() * 5.0, ((hi + pad) / 5.0).ceil() * 5.0);
+        let (lo, hi) = (
+            ((lo - pad) / 5.0).floor() * 5.0,
+            ((hi + pad) / 5.0).ceil() * 5.0,
+        );
         let mut chart = ChartBuilder::on(area)
             .caption(&panel.title, (FONT, 17))
             .margin_top(4)
@@ -342,10 +353,7 @@ pub fn draw_fewshot<DB: DrawingBackend>(
                         color.stroke_width(2),
                     )))?;
                 }
-                chart.draw_series(
-                    pts.iter()
-                        .map(|p| Cross::new(*p, 4, color.stroke_width(1))),
-                )?;
+                chart.draw_series(pts.iter().map(|p| Cross::new(*p, 4, color.stroke_width(1))))?;
                 continue;
             }
             if pts.len() > 1 {
@@ -405,11 +413,7 @@ pub struct Base2NewFigure {
 
 /// The base-to-new chart of a report; `None` without base-to-new results.
 pub fn base2new_figure(rep: &Report) -> Option<Base2NewFigure> {
-    if !rep
-        .base2new
-        .iter()
-        .any(|b| b.base.n > 0 && b.new.n > 0)
-    {
+    if !rep.base2new.iter().any(|b| b.base.n > 0 && b.new.n > 0) {
         return None;
     }
     let multi_backbone = rep
@@ -447,14 +451,22 @@ pub fn base2new_figure(rep: &Report) -> Option<Base2NewFigure> {
     let groups = names
         .into_iter()
         .map(|d| BarGroup {
-            bars: (0..methods.len()).map(|i| by[&d].get(&i).copied()).collect(),
+            bars: (0..methods.len())
+                .map(|i| by[&d].get(&i).copied())
+                .collect(),
             dataset: d,
         })
         .collect();
     Some(Base2NewFigure {
         methods: methods
             .into_iter()
-            .map(|(m, b)| if multi_backbone { format!("{m} ({b})") } else { m })
+            .map(|(m, b)| {
+                if multi_backbone {
+                    format!("{m} ({b})")
+                } else {
+                    m
+                }
+            })
             .collect(),
         groups,
     })
@@ -632,11 +644,9 @@ fn render(fig: &Fig, path: &Path) -> Result<(), ReportError> {
                 }
                 .map_err(|e| err(e.to_string()))?;
             }
-            crate::fsutil::write_atomic(path, text.as_bytes()).map_err(|source| {
-                ReportError::Io {
-                    path: path.into(),
-                    source,
-                }
+            crate::fsutil::write_atomic(path, text.as_bytes()).map_err(|source| ReportError::Io {
+                path: path.into(),
+                source,
             })
         }
         "png" => {
@@ -652,8 +662,11 @@ fn render(fig: &Fig, path: &Path) -> Result<(), ReportError> {
             let img = image::RgbImage::from_raw(w, h, buf)
                 .ok_or_else(|| err("pixel buffer size".into()))?;
             let mut bytes = Vec::new();
-            img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-                .map_err(|e| err(e.to_string()))?;
+            img.write_to(
+                &mut std::io::Cursor::new(&mut bytes),
+                image::ImageFormat::Png,
+            )
+            .map_err(|e| err(e.to_string()))?;
             crate::fsutil::write_atomic(path, &bytes).map_err(|source| ReportError::Io {
                 path: path.into(),
                 source,

@@ -256,14 +256,21 @@ fn plots_draw_a_panel_per_dataset_and_the_average() {
     assert_eq!(fig.shots, [0, 1, 16]);
     // Our CoOp curve with error bars, and the paper's (dashed) over the same shots.
     let dtd = &fig.panels[2];
-    let ours = dtd.curves.iter().find(|c| c.series == 0 && !c.paper).unwrap();
+    let ours = dtd
+        .curves
+        .iter()
+        .find(|c| c.series == 0 && !c.paper)
+        .unwrap();
     assert_eq!(ours.points.len(), 2);
     assert!((ours.points[1].2 - 0.7405).abs() < 1e-3, "std over seeds");
     assert!(dtd.curves.iter().any(|c| c.series == 0 && c.paper));
     assert!(fig.with_paper);
     let dir = tempfile::tempdir().unwrap();
     let svg = dir.path().join("f.svg");
-    assert_eq!(plot::write(&rep, &paper(), &svg).unwrap(), [svg.clone()]);
+    assert_eq!(
+        plot::write(&rep, &paper(), &svg).unwrap(),
+        std::slice::from_ref(&svg)
+    );
     let text = std::fs::read_to_string(&svg).unwrap();
     // plotters writes each text as `>\nTEXT\n</text>`.
     for t in [
@@ -275,7 +282,11 @@ fn plots_draw_a_panel_per_dataset_and_the_average() {
         ">\n16\n<",
         ">\npublished (dashed)\n<",
     ] {
-        assert!(text.contains(t), "{t} missing in {}", &text[..text.len().min(3000)]);
+        assert!(
+            text.contains(t),
+            "{t} missing in {}",
+            &text[..text.len().min(3000)]
+        );
     }
     let png = dir.path().join("f.png");
     plot::write(&rep, &paper(), &png).unwrap();
@@ -292,9 +303,11 @@ fn plots_draw_a_panel_per_dataset_and_the_average() {
         "the first series is drawn in red"
     );
     assert!(plot::write(&rep, &paper(), &dir.path().join("f.pdf")).is_err());
-    assert!(plot::write(&Report::default(), &paper(), &dir.path().join("none.svg"))
-        .unwrap()
-        .is_empty());
+    assert!(
+        plot::write(&Report::default(), &paper(), &dir.path().join("none.svg"))
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -376,10 +389,7 @@ fn collect_reads_only_results_matching_their_manifest() {
             ..Default::default()
         },
     );
-    assert!(
-        md.contains("| CoOp_end | RN50 | 60.00 (1/3*) |"),
-        "{md}"
-    );
+    assert!(md.contains("| CoOp_end | RN50 | 60.00 (1/3*) |"), "{md}");
     assert!(
         md.contains("| CoOp_end | RN50 | DescribableTextures | 16 | 60.00 | 1/3* |"),
         "{md}"

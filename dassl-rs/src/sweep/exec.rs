@@ -470,7 +470,12 @@ mod tests {
         let c = replay_command(
             std::path::Path::new("/w d"),
             std::path::Path::new("/bin/dassl"),
-            &["train".into(), "INPUT.SIZE".into(), "(32, 32)".into(), "it's".into()],
+            &[
+                "train".into(),
+                "INPUT.SIZE".into(),
+                "(32, 32)".into(),
+                "it's".into(),
+            ],
             &[("DASSL_RUN_KEY".into(), "k1".into())],
         );
         assert!(c.starts_with("cd '/w d' && env "), "{c}");

@@ -67,10 +67,12 @@ impl Prepared {
         for n in &self.notes {
             text.push_str(&format!("# override: {n}\n"));
         }
-        text.push_str(&serde_yaml::to_string(&self.effective).map_err(|e| SweepError::Spec {
-            path: path.clone(),
-            what: e.to_string(),
-        })?);
+        text.push_str(
+            &serde_yaml::to_string(&self.effective).map_err(|e| SweepError::Spec {
+                path: path.clone(),
+                what: e.to_string(),
+            })?,
+        );
         crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|source| SweepError::Io {
             path: path.clone(),
             source,
@@ -197,8 +199,16 @@ fn effective_spec(
             );
         }
     }
-    for d in e.datasets.iter_mut().chain(e.targets.iter_mut()).chain(e.source.iter_mut()) {
-        if let spec::DatasetRef::Named { config: Some(c), .. } = d {
+    for d in e
+        .datasets
+        .iter_mut()
+        .chain(e.targets.iter_mut())
+        .chain(e.source.iter_mut())
+    {
+        if let spec::DatasetRef::Named {
+            config: Some(c), ..
+        } = d
+        {
             *c = abs(c);
         }
     }

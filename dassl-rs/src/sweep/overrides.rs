@@ -84,12 +84,19 @@ pub fn parse_names(values: &[String]) -> Vec<String> {
 fn fmt_list<T: std::fmt::Display>(v: &[T]) -> String {
     format!(
         "[{}]",
-        v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 
 /// Records one source for an axis; a second, different one is an ambiguous collision.
-fn claim(seen: &mut Vec<(String, String)>, axis: &str, source: String) -> Result<(), OverrideError> {
+fn claim(
+    seen: &mut Vec<(String, String)>,
+    axis: &str,
+    source: String,
+) -> Result<(), OverrideError> {
     if let Some((_, first)) = seen.iter().find(|(a, _)| a == axis) {
         return Err(OverrideError::Collision {
             key: axis.into(),
@@ -127,10 +134,8 @@ pub fn apply(
             rest.extend(pair.iter().cloned());
             continue;
         };
-        let is_axis = matches!(
-            k.as_str(),
-            "DATASET.NUM_SHOTS" | "SEED" | "DATASET.NAME"
-        ) || known_variant_keys.contains(k);
+        let is_axis = matches!(k.as_str(), "DATASET.NUM_SHOTS" | "SEED" | "DATASET.NAME")
+            || known_variant_keys.contains(k);
         if let Some((_, prev)) = axis_opts.iter().find(|(kk, _)| kk == k) {
             if prev != v {
                 return Err(OverrideError::Collision {
@@ -392,7 +397,8 @@ impl Filter {
                 if f.is_empty() || f.contains(['*', '?', '/']) {
                     return Err(OverrideError::BadFilter(s.into()));
                 }
-                if matches!(op, Op::Lt | Op::Le | Op::Gt | Op::Ge) && v.trim().parse::<f64>().is_err()
+                if matches!(op, Op::Lt | Op::Le | Op::Gt | Op::Ge)
+                    && v.trim().parse::<f64>().is_err()
                 {
                     return Err(OverrideError::BadFilter(s.into()));
                 }
@@ -451,12 +457,14 @@ impl Filter {
             Op::Ne => !vals.iter().any(|v| glob(&self.value, v)),
             op => {
                 let want: f64 = self.value.parse().unwrap_or(f64::NAN);
-                vals.iter().filter_map(|v| v.parse::<f64>().ok()).any(|x| match op {
-                    Op::Lt => x < want,
-                    Op::Le => x <= want,
-                    Op::Gt => x > want,
-                    _ => x >= want,
-                })
+                vals.iter()
+                    .filter_map(|v| v.parse::<f64>().ok())
+                    .any(|x| match op {
+                        Op::Lt => x < want,
+                        Op::Le => x <= want,
+                        Op::Gt => x > want,
+                        _ => x >= want,
+                    })
             }
         })
     }

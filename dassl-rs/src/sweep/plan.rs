@@ -237,9 +237,9 @@ pub fn backbone_label(name: &str) -> String {
         return name.to_string();
     }
     let p = Path::new(name);
-    let weights_ext = p
-        .extension()
-        .is_some_and(|e| ["pt", "pth", "safetensors", "bin", "tar"].contains(&&*e.to_string_lossy()));
+    let weights_ext = p.extension().is_some_and(|e| {
+        ["pt", "pth", "safetensors", "bin", "tar"].contains(&&*e.to_string_lossy())
+    });
     if weights_ext || p.is_absolute() || p.is_file() {
         if let Some(stem) = p.file_stem() {
             return stem.to_string_lossy().into_owned();

@@ -251,11 +251,12 @@ pub fn submit(m: &Manifest, o: &SlurmOptions) -> Result<Jobs, SweepError> {
         let script = dir.join(format!("{}.stage{}.sh", m.id, k + 1));
         let dep = arrays.last().map(|(id, _)| id.clone());
         let lines = array_lines(m, o, stage.len(), dep.as_deref());
-        crate::fsutil::write_atomic(&script, task_script(m, o, &lines, &list).as_bytes())
-            .map_err(|source| SweepError::Io {
+        crate::fsutil::write_atomic(&script, task_script(m, o, &lines, &list).as_bytes()).map_err(
+            |source| SweepError::Io {
                 path: script.clone(),
                 source,
-            })?;
+            },
+        )?;
         let id = sbatch(o, &script)?;
         arrays.push((id, stage.len()));
     }
@@ -436,7 +437,10 @@ mod tests {
         ] {
             assert!(script.contains(l), "{l} missing:\n{script}");
         }
-        assert!(script.contains("exec '/bin/dassl' run --manifest "), "{script}");
+        assert!(
+            script.contains("exec '/bin/dassl' run --manifest "),
+            "{script}"
+        );
         let o1 = SlurmOptions {
             cpus_per_task: Some(2),
             gres: None,

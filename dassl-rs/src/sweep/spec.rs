@@ -202,7 +202,12 @@ impl SweepSpec {
         {
             re(p);
         }
-        for d in self.datasets.iter_mut().chain(self.targets.iter_mut()).chain(self.source.iter_mut()) {
+        for d in self
+            .datasets
+            .iter_mut()
+            .chain(self.targets.iter_mut())
+            .chain(self.source.iter_mut())
+        {
             if let DatasetRef::Named {
                 config: Some(c), ..
             } = d
@@ -383,7 +388,6 @@ pub fn variant_lists(
     Ok(out)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,7 +405,11 @@ mod tests {
 
     #[test]
     fn paths_join_lexically() {
-        let j = |d: &str, p: &str| join_lexical(Path::new(d), Path::new(p)).display().to_string();
+        let j = |d: &str, p: &str| {
+            join_lexical(Path::new(d), Path::new(p))
+                .display()
+                .to_string()
+        };
         assert_eq!(j("configs", "../data"), "data");
         assert_eq!(j("", "data"), "data");
         assert_eq!(j("", "../data"), "../data");
@@ -417,7 +425,9 @@ mod tests {
         assert_eq!(s.output.as_deref(), Some("configs/out"));
         assert_eq!(s.dataset_dir(), "/abs");
         assert_eq!(s.trainer_dir(), DEFAULT_TRAINER_DIR);
-        assert!(matches!(&s.datasets[1], DatasetRef::Named { config: Some(c), .. } if c == "configs/k.yaml"));
+        assert!(
+            matches!(&s.datasets[1], DatasetRef::Named { config: Some(c), .. } if c == "configs/k.yaml")
+        );
     }
 
     #[test]
