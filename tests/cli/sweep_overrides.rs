@@ -206,3 +206,90 @@ fn the_effective_sweep_is_written_beside_the_manifest() {
         stdout(&o)
     );
 }
+
+#[test]
+fn slurm_scripts_carry_every_setting_as_sbatch_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    sweep(d);
+    // A stand-in sbatch: records its arguments and the scripts it was given.
+    let calls = d.join("calls");
+    let sbatch = d.join("sbatch");
+    std::fs::write(
+        &sbatch,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> {0}\nn=$(wc -l < {0})\necho $((100 + n))\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&sbatch, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_dassl"))
+        .args([
+            "run",
+            "--sweep",
+            "sweeps/t.yaml",
+            "--trainer",
+            "CoOp",
+            "--executor",
+            "slurm",
+            "--partition",
+            "gpu",
+            "--time",
+            "04:00:00",
+            "--account",
+            "lab",
+            "--qos",
+            "high",
+            "--constraint",
+            "a100",
+            "--mem",
+            "32G",
+            "--max-parallel",
+            "4",
+        ])
+        .current_dir(d)
+        .env("DASSL_SBATCH", &sbatch)
+        .env_remove("CUDA_VISIBLE_DEVICES")
+        .envs(fake_openai_weights(d, "RN50"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    // sbatch gets only --parsable and the script: the settings are in the script.
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    let lines: Vec<&str> = calls.lines().collect();
+    assert_eq!(lines.len(), 2, "the array and the report job: {calls}");
+    for l in &lines {
+        assert!(l.starts_with("--parsable ") && l.ends_with(".sh"), "{l}");
+        assert_eq!(l.split(' ').count(), 2, "{l}");
+    }
+    let script = std::fs::read_to_string(lines[0].split(' ').nth(1).unwrap()).unwrap();
+    let logs = d.join("out/.dassl/slurm/logs");
+    for want in [
+        "#SBATCH --job-name=dassl-t".to_string(),
+        format!("#SBATCH --output={}/%A_%a.out", logs.display()),
+        "#SBATCH --partition=gpu".into(),
+        "#SBATCH --time=04:00:00".into(),
+        "#SBATCH --account=lab".into(),
+        "#SBATCH --qos=high".into(),
+        "#SBATCH --constraint=a100".into(),
+        "#SBATCH --array=0-11%4".into(),
+        "#SBATCH --gres=gpu:1".into(),
+        // configs/trainers/CoOp/rn50.yaml asks for 8 loader workers.
+        "#SBATCH --cpus-per-task=9".into(),
+        "#SBATCH --mem=32G".into(),
+        "#SBATCH --requeue".into(),
+        "#SBATCH --signal=B:TERM@120".into(),
+    ] {
+        assert!(
+            script.lines().any(|l| l == want),
+            "{want} missing:\n{script}"
+        );
+    }
+    let report = std::fs::read_to_string(lines[1].split(' ').nth(1).unwrap()).unwrap();
+    assert!(
+        report.contains("#SBATCH --dependency=afterany:101\n"),
+        "{report}"
+    );
+    assert!(report.contains("#SBATCH --partition=gpu\n"), "{report}");
+}
