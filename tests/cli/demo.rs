@@ -32,9 +32,25 @@ fn a_reduced_demo_runs_end_to_end() {
         ])
         .current_dir(repo())
         .env("DASSL_TOYWORLD_CACHE", dir.path().join("cache"))
+        .env("DASSL_FEATURE_CACHE", dir.path().join("features"))
         .output()
         .unwrap();
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    // Every run evaluates the same test split with the same frozen CLIP: one run per
+    // precision computes its image features (fp16: ZeroshotCLIP and CoOp's default PREC;
+    // fp32: the linear probe, whose clip.load casts CLIP to fp32 on a CPU), the others read
+    // them from the feature cache (and say so).
+    let logs: Vec<String> = walk(&out)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "log.txt"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    let said = |what: &str| logs.iter().filter(|l| l.contains(what)).count();
+    let test_split = "Image features of the ToyShapes test split";
+    assert_eq!(said(&format!("{test_split}: computed and stored")), 2);
+    // ZeroshotCLIP, 2 CoOp and 2 linear-probe runs (the probe reads it twice, fitting and
+    // testing: its own log may hold both lines).
+    assert!(said(&format!("{test_split}: read from the feature cache")) >= 4);
     let text = stdout(&o);
     for trainer in ["ZeroshotCLIP", "CoOp_end", "LinearProbeCLIP"] {
         assert!(text.contains(trainer), "summary lacks {trainer}:\n{text}");

@@ -2,11 +2,15 @@
 
 mod support;
 
+mod bad_input;
+mod cache_cmd;
 mod clip_cmd;
 mod config_cmd;
 mod demo;
+mod kill;
 mod list;
 mod report_paths;
+mod resume;
 mod sweep;
 mod sweep_overrides;
 mod train;
