@@ -419,6 +419,9 @@ pub enum SweepError {
     Slurm(String),
     #[error("{0}")]
     Usage(String),
+    /// A command-line override of the sweep's axes that cannot apply.
+    #[error(transparent)]
+    Override(#[from] crate::sweep::overrides::OverrideError),
     /// A single run (wrapper or Slurm task) that ended with a status other than success.
     #[error("{message}")]
     Exit { code: u8, message: String },
@@ -433,6 +436,7 @@ impl SweepError {
             | SweepError::SpecYaml { .. }
             | SweepError::Spec { .. }
             | SweepError::Invalid(_)
+            | SweepError::Override(_)
             | SweepError::Usage(_) => 2,
             SweepError::Interrupted { .. } => 130,
             SweepError::Exit { code, .. } => *code,
@@ -455,6 +459,8 @@ pub enum ReportError {
         "no sweep manifest in {path}/.dassl/manifests: run `dassl run --sweep FILE` into it first"
     )]
     NoManifest { path: PathBuf },
+    #[error("no runs in {path}: no sweep manifest (.dassl/manifests) and no folder with a log.txt holding a Dassl config")]
+    NoRuns { path: PathBuf },
     #[error("cannot draw {path}: {reason}")]
     Plot { path: PathBuf, reason: String },
     #[error("{0}")]

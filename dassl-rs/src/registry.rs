@@ -39,7 +39,14 @@ pub trait RegistryEntry: inventory::Collect + Sized {
                 registry: Self::REGISTRY,
             });
         }
-        let suggestion = difflib::most_similar(requested, &names).unwrap_or_default();
+        // A name that differs only in case is what was meant (`Coop` -> `CoOp`); else
+        // Dassl's difflib rule.
+        let suggestion = names
+            .iter()
+            .copied()
+            .find(|n| n.eq_ignore_ascii_case(requested))
+            .or_else(|| difflib::most_similar(requested, &names))
+            .unwrap_or_default();
         Err(RegistryError::Unknown {
             registry: Self::REGISTRY,
             requested: requested.to_string(),

@@ -10,6 +10,8 @@ mod demo;
 mod family;
 mod kill;
 mod list;
+mod report_paths;
 mod resume;
 mod sweep;
+mod sweep_overrides;
 mod train;

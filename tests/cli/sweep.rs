@@ -294,8 +294,10 @@ fn a_local_sweep_runs_reports_and_skips_on_rerun() {
         text.contains("## Few-shot accuracy"),
         "the summary is printed:\n{text}"
     );
+    // The wide table at 16 shots: DTD and EuroSAT, 2 seeds each, and their Average.
     assert!(
-        text.contains("| CoOp_end | RN50 | DescribableTextures | 16 | 62.00 ± 0.50 | 2 |"),
+        text.contains("## Few-shot accuracy (%), 16 shots")
+            && text.contains("| CoOp_end | RN50 | 62.00 ± 0.50 | 62.00 ± 0.50 | 62.00 |"),
         "{text}"
     );
     let out = dir.path().join("out");
@@ -334,13 +336,13 @@ fn a_local_sweep_runs_reports_and_skips_on_rerun() {
     ));
     assert!(
         csv.starts_with(
-            "table,method,backbone,dataset,source,shots,metric,mean,std,n,expected,ci95,paper,diff\n"
+            "table,method,backbone,dataset,source,shots,seed,metric,mean,std,n,expected,ci95,paper,diff,dir\n"
         ),
         "{csv}"
     );
     assert!(
         csv.contains(
-            "fewshot,CoOp_end,RN50,DescribableTextures,,16,accuracy,62.00,0.50,2,2,0.69,63.58,-1.58"
+            "fewshot,CoOp_end,RN50,DescribableTextures,,16,,accuracy,62.00,0.50,2,2,0.69,63.58,-1.58,\n"
         ),
         "{csv}"
     );
@@ -391,10 +393,11 @@ fn failed_runs_give_a_nonzero_exit_and_their_cause() {
     );
     // report prints the table and exits 1 too, naming the failed run and its log; the
     // cell shows 1 of its 2 seeds.
-    let o = run_in(dir.path(), &["report", "out"]);
+    let o = run_in(dir.path(), &["report", "out", "--long"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stdout(&o).contains("| CoOp_end | RN50 | EuroSAT | 16 | 61.50 ± 0.00 | 1/2* |"),
+        stdout(&o).contains("| CoOp_end | RN50 | EuroSAT | 16 | 61.50 | 1/2* |")
+            && stdout(&o).contains("61.50 (1/2*)"),
         "{}",
         stdout(&o)
     );

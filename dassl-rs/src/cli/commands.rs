@@ -133,8 +133,22 @@ fn data(cmd: DataCommand) -> Result<(), CliError> {
             let reports = world
                 .zero_shot("val")
                 .map_err(|e| CliError::Usage(format!("toy world: {e}")))?;
+            println!("zero-shot accuracy of the toy CLIP (val split):");
             for r in reports {
-                println!("{r:?}");
+                let mut line = format!(
+                    "  {}: {:.1}% of {} images ({} classes; chance {:.1}%)",
+                    r.dataset, r.accuracy, r.images, r.num_classes, r.chance
+                );
+                if let Some(seen) = r.seen_accuracy {
+                    line.push_str(&format!("; seen in pretraining {seen:.1}%"));
+                }
+                if let Some(held) = r.held_out_accuracy {
+                    line.push_str(&format!(
+                        "; {} held-out classes {held:.1}%",
+                        r.held_out_classes
+                    ));
+                }
+                println!("{line}");
             }
         }
         DataCommand::MakeToy {

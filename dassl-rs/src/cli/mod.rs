@@ -73,7 +73,9 @@ impl CliError {
             )) => 2,
             CliError::Data(DataError::Config(_)) => 2,
             CliError::Sweep(e) => e.exit_code(),
-            CliError::Report(ReportError::Usage(_) | ReportError::NoManifest { .. }) => 2,
+            CliError::Report(
+                ReportError::Usage(_) | ReportError::NoManifest { .. } | ReportError::NoRuns { .. },
+            ) => 2,
             CliError::Clip(ClipError::MissingModel { .. } | ClipError::UnknownModel { .. }) => 2,
             CliError::Fetch(crate::errors::FetchError::Registry(_)) | CliError::Tokenize(_) => 2,
             CliError::Cache(crate::features::CacheError::NoSuchEntry { .. }) => 2,

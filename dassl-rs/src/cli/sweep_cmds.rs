@@ -75,7 +75,23 @@ pub struct RunArgs {
     /// Slurm: generic resources per task; `none` for CPU-only clusters.
     #[arg(long, default_value = "gpu:1")]
     pub gres: String,
-    /// Slurm: one more sbatch argument, as it is (repeat for several), e.g. --sbatch-arg=--mem=32G.
+    /// Slurm: quality of service.
+    #[arg(long)]
+    pub qos: Option<String>,
+    /// Slurm: node features the tasks need (--constraint), e.g. a100.
+    #[arg(long)]
+    pub constraint: Option<String>,
+    /// Slurm: CPUs per task; default: the runs' DATALOADER.NUM_WORKERS + 1.
+    #[arg(long, value_name = "N")]
+    pub cpus_per_task: Option<usize>,
+    /// Slurm: memory per task, e.g. 32G.
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// Slurm: --signal for a warning before the time limit (the task stops, requeues and
+    /// resumes from its checkpoint); `none` to leave it out.
+    #[arg(long, default_value = "B:TERM@120")]
+    pub signal: String,
+    /// Slurm: one more sbatch argument, as it is (repeat for several), e.g. --sbatch-arg=--exclusive.
     #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub sbatch_args: Vec<String>,
     /// Slurm: wait until the jobs have left the queue, then print the report.
@@ -95,16 +111,52 @@ pub struct RunArgs {
     /// Internal (tests): the program started for each run instead of `dassl train`.
     #[arg(long, hide = true)]
     pub run_program: Option<PathBuf>,
-    /// Extra KEY VALUE opts for every run, after the file's.
+    /// Run only these datasets (keys or DATASET.NAME of the file's datasets, or other
+    /// dataset config stems); comma-separated or repeated. Replaces the datasets axis.
+    #[arg(long, alias = "dataset", value_name = "DS,..")]
+    pub datasets: Vec<String>,
+    /// Replace the shots axis, e.g. --shots 1,16.
+    #[arg(long, alias = "shot", value_name = "K,..")]
+    pub shots: Vec<String>,
+    /// Replace the seeds axis, e.g. --seeds 1,2 (--seed 3 for one).
+    #[arg(long, alias = "seed", value_name = "S,..")]
+    pub seeds: Vec<String>,
+    /// Replace (or add) a variant axis: KEY=V1,V2, e.g. TRAINER.COOP.CSC=False,True; repeatable.
+    #[arg(long = "variants", alias = "variant", value_name = "KEY=V1,V2")]
+    pub variants: Vec<String>,
+    /// Keep only the runs that match: FIELD=GLOB, FIELD!=GLOB, FIELD<N (<=, >, >=) or a glob
+    /// over the run folder. Fields: dataset, trainer, label, shots, seed, backbone, cfg,
+    /// role, dir, and variant keys (full or short: csc, ctp, nctx). Repeat: all must match.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Vec<String>,
+    /// Extra KEY VALUE opts for every run, after the file's. One that names an axis
+    /// (DATASET.NUM_SHOTS, SEED, DATASET.NAME, a variant key) replaces that axis.
     #[arg(value_name = "KEY VALUE", trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
     pub opts: Vec<String>,
 }
 
-/// `dassl report`: tables over an output folder's complete runs.
+impl RunArgs {
+    /// The axis flags, parsed.
+    fn axes(&self) -> Result<sw::overrides::AxisOverrides, CliError> {
+        use sw::overrides::{parse_ints, parse_names};
+        let some = |v: Vec<i64>| (!v.is_empty()).then_some(v);
+        Ok(sw::overrides::AxisOverrides {
+            datasets: Some(parse_names(&self.datasets)).filter(|d| !d.is_empty()),
+            shots: some(parse_ints(&self.shots, "--shots").map_err(SweepError::from)?),
+            seeds: some(parse_ints(&self.seeds, "--seeds").map_err(SweepError::from)?),
+            variants: self.variants.clone(),
+            filters: self.filter.clone(),
+        })
+    }
+}
+
+/// `dassl report`: tables over the complete runs of any number of folders.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// The sweep's output folder.
-    pub output: PathBuf,
+    /// Folders: sweep output folders (read through their manifests), folders made by
+    /// `dassl train`, and CoOp/Dassl output trees (every folder with a log.txt).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
     pub format: ReportFormat,
     /// Show 1.96 * std / sqrt(n) instead of the std (parse_test_res.py --ci95).
@@ -116,7 +168,13 @@ pub struct ReportArgs {
     /// Draw the few-shot curves into FILE.svg or FILE.png; repeatable.
     #[arg(long, value_name = "FILE")]
     pub plot: Vec<PathBuf>,
-    /// Also write summary.{md,csv,json} and fewshot.svg into OUTPUT/reports.
+    /// Markdown: also list every run's value and folder (CSV and JSON always do).
+    #[arg(long)]
+    pub per_seed: bool,
+    /// Markdown: also the long tables (a row per cell, with n and the difference to the paper).
+    #[arg(long)]
+    pub long: bool,
+    /// Also write summary.{md,csv,json} and the figures into PATH/reports (one PATH only).
     #[arg(long)]
     pub save: bool,
 }
@@ -149,8 +207,9 @@ impl Resolver for CliResolver {
         Ok(Resolved {
             config_hash: checked.identity,
             dataset: s("DATASET.NAME")?,
-            backbone: s("MODEL.BACKBONE.NAME")?,
+            backbone: crate::sweep::plan::backbone_label(&s("MODEL.BACKBONE.NAME")?),
             max_epoch: cfg.int("OPTIM.MAX_EPOCH").map_err(|e| one(&e))?,
+            num_workers: cfg.int("DATALOADER.NUM_WORKERS").map_err(|e| one(&e))?,
         })
     }
 }
@@ -184,6 +243,7 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         root: args.root.clone(),
         output: args.output.clone(),
         opts: args.opts.clone(),
+        axes: args.axes()?,
     };
     let cwd = cwd()?;
     if let Some(toy) = sw::spec::SweepSpec::from_file(&cwd.join(&spec))?.toy_world {
@@ -214,19 +274,24 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         opts.append(&mut ov.opts);
         ov.opts = opts;
     }
-    let m = sw::prepare(&spec, &ov, &cwd, &CliResolver)?;
+    let prepared = sw::prepare_full(&spec, &ov, &cwd, &CliResolver)?;
+    let m = &prepared.manifest;
     if stop.load(Ordering::SeqCst) {
         return Err(SweepError::Interrupted { running: 0 }.into());
     }
     if args.dry_run {
         println!("output: {}", m.output.display());
-        print!("{}", sw::status::dry_run_text(&m));
+        for n in &prepared.notes {
+            println!("override: {n}");
+        }
+        print!("{}", sw::status::dry_run_text(m));
         return Ok(());
     }
     m.write()?;
+    prepared.write_effective()?;
     match args.executor {
-        Executor::Local => run_local(&args, &m, stop),
-        Executor::Slurm => run_slurm(&args, &m, stop),
+        Executor::Local => run_local(&args, m, stop),
+        Executor::Slurm => run_slurm(&args, m, stop),
     }
 }
 
@@ -287,6 +352,11 @@ fn run_slurm(args: &RunArgs, m: &Manifest, stop: Arc<AtomicBool>) -> Result<(), 
         time: args.time.clone(),
         account: args.account.clone(),
         gres: Some(args.gres.clone()).filter(|g| g != "none" && !g.is_empty()),
+        qos: args.qos.clone(),
+        constraint: args.constraint.clone(),
+        cpus_per_task: args.cpus_per_task,
+        mem: args.mem.clone(),
+        signal: Some(args.signal.clone()).filter(|g| g != "none" && !g.is_empty()),
         extra: args.sbatch_args.clone(),
         exe: current_exe()?,
         retries: args.retries,
@@ -374,6 +444,14 @@ fn run_one(args: &RunArgs, manifest: &Path, stop: Arc<AtomicBool>) -> Result<(),
     };
     // Slurm tasks wait for a lock held elsewhere; local wrappers report it instead.
     let wait = args.task_list.is_some();
+    if wait {
+        // The task's own .out names the run; the run's output goes to its log.
+        println!(
+            "run #{index} {}: output in {}",
+            m.runs[index].dir,
+            crate::sweep::manifest::log_path(&m.output, &m.runs[index].key).display()
+        );
+    }
     let outcome = exec::execute(&ctx, &m, index, args.device.as_deref(), wait)?;
     let dir = &m.runs[index].dir;
     match outcome {
@@ -416,7 +494,7 @@ fn print_and_save(output: &Path) -> Result<(), CliError> {
         "{}",
         crate::report::format::markdown(&rep, Columns::default())
     );
-    crate::report::save(output, &rep)?;
+    crate::report::save(output, &rep, &crate::report::Paper::default())?;
     Ok(())
 }
 
@@ -425,10 +503,17 @@ pub fn report(args: ReportArgs) -> Result<(), CliError> {
     for p in &args.paper {
         paper.load(p)?;
     }
-    let rep = crate::report::build(&crate::report::collect(&args.output)?, &paper);
+    if args.save && args.paths.len() != 1 {
+        return Err(CliError::Usage(
+            "--save writes into PATH/reports: give one PATH (or use --plot and --format)".into(),
+        ));
+    }
+    let rep = crate::report::build(&crate::report::collect_paths(&args.paths)?, &paper);
     let cols = Columns {
         ci95: args.ci95,
         paper: !args.paper.is_empty(),
+        per_seed: args.per_seed,
+        long: args.long,
     };
     match args.format {
         ReportFormat::Md => print!("{}", crate::report::format::markdown(&rep, cols)),
@@ -436,17 +521,23 @@ pub fn report(args: ReportArgs) -> Result<(), CliError> {
         ReportFormat::Json => print!("{}", crate::report::format::json(&rep)),
     }
     for p in &args.plot {
-        if !crate::report::plot::write(&rep, p)? {
-            eprintln!(
-                "note: no few-shot results to plot, {} not written",
-                p.display()
-            );
+        for written in crate::report::plot::write(&rep, &paper, p)? {
+            eprintln!("wrote {}", written.display());
         }
     }
     if args.save {
-        crate::report::save(&args.output, &rep)?;
+        crate::report::save(&args.paths[0], &rep, &paper)?;
     }
-    failed_runs(&args.output, true)
+    let mut failed = Vec::new();
+    for p in &args.paths {
+        if let Err(e) = failed_runs(p, true) {
+            failed.push(e);
+        }
+    }
+    match failed.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 pub fn status(args: StatusArgs) -> Result<(), CliError> {

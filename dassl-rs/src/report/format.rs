@@ -11,6 +11,11 @@ pub struct Columns {
     pub ci95: bool,
     /// The published number and our mean minus it.
     pub paper: bool,
+    /// Markdown: also every run's value (CSV and JSON always carry them).
+    pub per_seed: bool,
+    /// Markdown: the long tables (a row per cell, with n and the difference to the paper)
+    /// after the wide ones.
+    pub long: bool,
 }
 
 fn f2(v: f64) -> String {
@@ -36,13 +41,14 @@ fn diff(ours: f64, paper: Option<f64>) -> String {
     }
 }
 
-/// One long CSV: `table,method,backbone,dataset,source,shots,metric,mean,std,n,expected[,ci95][,paper,diff]`
-/// (`expected`: runs planned for the cell; fewer complete runs than that is an incomplete cell).
+/// One long CSV: `table,method,backbone,dataset,source,shots,seed,metric,mean,std,n,expected[,ci95][,paper,diff],dir`
+/// (`expected`: runs planned for the cell; fewer complete runs than that is an incomplete
+/// cell). Table `run` rows are single runs (per-seed values, `mean` empty until complete).
 pub fn csv(rep: &Report, c: Columns) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec![
-        "table", "method", "backbone", "dataset", "source", "shots", "metric", "mean", "std", "n",
-        "expected",
+        "table", "method", "backbone", "dataset", "source", "shots", "seed", "metric", "mean",
+        "std", "n", "expected",
     ];
     if c.ci95 {
         header.push("ci95");
@@ -50,6 +56,7 @@ pub fn csv(rep: &Report, c: Columns) -> String {
     if c.paper {
         header.extend(["paper", "diff"]);
     }
+    header.push("dir");
     w.write_record(&header).expect("in-memory csv");
     let mut row = |table: &str,
                    method: &str,
@@ -57,10 +64,12 @@ pub fn csv(rep: &Report, c: Columns) -> String {
                    dataset: &str,
                    source: &str,
                    shots: String,
+                   seed: String,
                    metric: &str,
                    s: Stat,
                    expected: usize,
-                   paper: Option<f64>| {
+                   paper: Option<f64>,
+                   dir: &str| {
         let mut r = vec![
             table.to_string(),
             method.to_string(),
@@ -68,6 +77,7 @@ pub fn csv(rep: &Report, c: Columns) -> String {
             dataset.to_string(),
             source.to_string(),
             shots,
+            seed,
             metric.to_string(),
             f2(s.mean),
             f2(s.std),
@@ -81,6 +91,7 @@ pub fn csv(rep: &Report, c: Columns) -> String {
             r.push(opt(paper));
             r.push(diff(s.mean, paper));
         }
+        r.push(dir.to_string());
         w.write_record(&r).expect("in-memory csv");
     };
     for r in &rep.fewshot {
@@ -91,10 +102,12 @@ pub fn csv(rep: &Report, c: Columns) -> String {
             &r.dataset,
             "",
             r.shots.to_string(),
+            String::new(),
             "accuracy",
             r.stat,
             r.expected,
             r.paper,
+            "",
         );
     }
     for a in &rep.fewshot_average {
@@ -111,10 +124,12 @@ pub fn csv(rep: &Report, c: Columns) -> String {
             "Average",
             "",
             a.shots.to_string(),
+            String::new(),
             "accuracy",
             s,
             a.expected_datasets,
             a.paper,
+            "",
         );
     }
     for b in &rep.base2new {
@@ -131,10 +146,12 @@ pub fn csv(rep: &Report, c: Columns) -> String {
             &b.dataset,
             "",
             String::new(),
+            String::new(),
             "base",
             b.base,
             b.expected,
             b.paper.map(|p| p.0),
+            "",
         );
         row(
             "base2new",
@@ -142,11 +159,13 @@ pub fn csv(rep: &Report, c: Columns) -> String {
             &b.backbone,
             &b.dataset,
             "",
+            String::new(),
             String::new(),
             "new",
             b.new,
             b.expected,
             b.paper.map(|p| p.1),
+            "",
         );
         row(
             "base2new",
@@ -155,10 +174,12 @@ pub fn csv(rep: &Report, c: Columns) -> String {
             &b.dataset,
             "",
             String::new(),
+            String::new(),
             "harmonic",
             h,
             b.expected,
             b.paper.map(|p| p.2),
+            "",
         );
     }
     for d in &rep.dg {
@@ -169,13 +190,47 @@ pub fn csv(rep: &Report, c: Columns) -> String {
             &d.target,
             &d.source,
             String::new(),
+            String::new(),
             "accuracy",
             d.stat,
             d.expected,
             d.paper,
+            "",
+        );
+    }
+    for r in &rep.runs {
+        let one = Stat {
+            mean: r.accuracy.unwrap_or(f64::NAN),
+            std: f64::NAN,
+            n: usize::from(r.accuracy.is_some()),
+            ci95: f64::NAN,
+        };
+        row(
+            "run",
+            &r.method,
+            &r.backbone,
+            &r.dataset,
+            r.source.as_deref().unwrap_or(""),
+            r.shots.to_string(),
+            r.seed.map(|s| s.to_string()).unwrap_or_default(),
+            role_metric(r.role),
+            one,
+            1,
+            None,
+            &r.dir,
         );
     }
     String::from_utf8(w.into_inner().expect("in-memory csv")).expect("utf-8 csv")
+}
+
+/// What a run measured, in the words of the other tables.
+fn role_metric(role: crate::sweep::Role) -> &'static str {
+    use crate::sweep::Role;
+    match role {
+        Role::Fewshot | Role::Source | Role::Target => "accuracy",
+        Role::Base => "base",
+        Role::New => "new",
+    }
 }
 
 fn md_table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
@@ -186,6 +241,8 @@ fn md_table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
         "dataset",
         "source",
         "target",
+        "metric",
+        "folder",
         "incomplete cells",
     ];
     let rule: Vec<&str> = header
@@ -225,15 +282,66 @@ fn pm(s: Stat, ci95: bool) -> String {
         return String::new();
     }
     let spread = if ci95 { s.ci95 } else { s.std };
-    if spread.is_finite() {
+    if spread.is_finite() && s.n > 1 {
         format!("{:.2} ± {:.2}", s.mean, spread)
     } else {
         f2(s.mean)
     }
 }
 
-/// Markdown: a section per table that has rows.
+/// Markdown: the paper-style wide tables; with `long`, the long tables; with `per_seed`,
+/// every run.
 pub fn markdown(rep: &Report, c: Columns) -> String {
+    let mut s = super::wide::markdown(&super::wide::tables(rep), c.ci95, c.paper);
+    if c.long {
+        s.push_str(&long_markdown(rep, c));
+    }
+    if c.per_seed && !rep.runs.is_empty() {
+        s.push_str(&per_seed_markdown(rep));
+    }
+    if s.is_empty() {
+        s.push_str("No complete runs yet.\n");
+    }
+    s
+}
+
+/// Every run: its value or why it has none, and its folder.
+pub fn per_seed_markdown(rep: &Report) -> String {
+    let mut s = String::from("## Every run\n\n");
+    let rows: Vec<Vec<String>> = rep
+        .runs
+        .iter()
+        .map(|r| {
+            vec![
+                r.method.clone(),
+                r.backbone.clone(),
+                match &r.source {
+                    Some(src) if src != &r.dataset => format!("{src} → {}", r.dataset),
+                    _ => r.dataset.clone(),
+                },
+                r.shots.to_string(),
+                r.seed.map(|s| s.to_string()).unwrap_or_default(),
+                role_metric(r.role).to_string(),
+                r.accuracy
+                    .map(|a| format!("{a:.2}"))
+                    .unwrap_or_else(|| "not complete".into()),
+                r.dir.clone(),
+            ]
+        })
+        .collect();
+    md_table(
+        &mut s,
+        &[
+            "method", "backbone", "dataset", "shots", "seed", "metric", "value", "folder",
+        ],
+        &rows,
+    );
+    s
+}
+
+/// The long tables: a row per cell, with n and, with `paper`, the published number and
+/// the difference.
+pub fn long_markdown(rep: &Report, c: Columns) -> String {
     let mut s = String::new();
     let spread = if c.ci95 {
         "mean ± 95% CI"
@@ -291,7 +399,12 @@ pub fn markdown(rep: &Report, c: Columns) -> String {
                     a.incomplete.join(", "),
                 ];
                 if c.paper {
-                    v.extend([opt(a.paper), diff(a.mean, a.paper)]);
+                    let mark = if a.paper_computed && a.paper.is_some() {
+                        super::wide::COMPUTED_MARK
+                    } else {
+                        ""
+                    };
+                    v.extend([format!("{}{mark}", opt(a.paper)), diff(a.mean, a.paper)]);
                 }
                 v
             })
@@ -365,9 +478,6 @@ pub fn markdown(rep: &Report, c: Columns) -> String {
             .collect();
         md_table(&mut s, &h, &rows);
         footnote(&mut s, rep.dg.iter().any(|d| d.stat.n < d.expected));
-    }
-    if s.is_empty() {
-        s.push_str("No complete runs yet.\n");
     }
     s
 }

@@ -4,9 +4,11 @@
 //! table with harmonic means; the domain-generalization table; the published numbers
 //! beside each cell; and the few-shot curves of CoOp's Figure 3.
 
+pub mod discover;
 pub mod format;
 pub mod paper;
 pub mod plot;
+pub mod wide;
 
 #[cfg(test)]
 mod tests;
@@ -34,6 +36,8 @@ pub struct Record {
     /// The dataset the evaluated model was trained on (dg and base2new evaluations).
     pub source: Option<String>,
     pub accuracy: Option<f64>,
+    /// The run's folder (per-seed tables name it).
+    pub dir: String,
 }
 
 /// Every planned run of every manifest in `output` (a run listed by two manifests counts
@@ -80,7 +84,83 @@ pub fn collect(output: &Path) -> Result<Vec<Record>, ReportError> {
                 role: r.meta.role,
                 source,
                 accuracy,
+                dir: output.join(&r.dir).display().to_string(),
             });
+        }
+    }
+    Ok(out)
+}
+
+/// The records of every run under `paths`: each path's sweep manifests (their runs, each
+/// once), and every other folder with a `log.txt` (`dassl train` folders, CoOp/Dassl
+/// output trees; see [`discover`]). A path with neither is an error.
+///
+/// Runs of different paths that would share a cell (same method, backbone, dataset,
+/// shots and seed: say ours and CoOp's own) are kept apart: the method of every path
+/// involved is labelled `METHOD @ PATH`.
+pub fn collect_paths(paths: &[std::path::PathBuf]) -> Result<Vec<Record>, ReportError> {
+    let mut per_path: Vec<Vec<Record>> = Vec::new();
+    for p in paths {
+        let mut out = Vec::new();
+        if !p.exists() {
+            return Err(ReportError::Usage(format!(
+                "{}: no such folder",
+                p.display()
+            )));
+        }
+        let manifests = Manifest::read_all(p).map_err(|e| ReportError::BadFile {
+            path: p.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut skip = Vec::new();
+        if !manifests.is_empty() {
+            for m in &manifests {
+                skip.extend(m.runs.iter().map(|r| p.join(&r.dir)));
+            }
+            out.extend(collect(p)?);
+        }
+        let found = discover::collect_tree(p, &skip);
+        if manifests.is_empty() && found.is_empty() {
+            return Err(ReportError::NoRuns { path: p.clone() });
+        }
+        out.extend(found);
+        per_path.push(out);
+    }
+    type RunKey = (
+        String,
+        String,
+        String,
+        i64,
+        Option<i64>,
+        Role,
+        Option<String>,
+    );
+    let key = |r: &Record| -> RunKey {
+        (
+            r.label.clone(),
+            r.backbone.clone(),
+            r.dataset.clone(),
+            r.shots,
+            r.seed,
+            r.role,
+            r.source.clone(),
+        )
+    };
+    let keys: Vec<std::collections::HashSet<RunKey>> = per_path
+        .iter()
+        .map(|recs| recs.iter().map(key).collect())
+        .collect();
+    let mut out = Vec::new();
+    for (i, recs) in per_path.into_iter().enumerate() {
+        let collides = keys
+            .iter()
+            .enumerate()
+            .any(|(j, k)| j != i && !k.is_disjoint(&keys[i]));
+        for mut r in recs {
+            if collides {
+                r.label = format!("{} @ {}", r.label, paths[i].display());
+            }
+            out.push(r);
         }
     }
     Ok(out)
@@ -158,7 +238,10 @@ pub struct AvgRow {
     pub expected_datasets: usize,
     /// `Dataset n/expected` of each incomplete cell.
     pub incomplete: Vec<String>,
+    /// The paper's Average: published, or computed from every dataset the paper lists.
     pub paper: Option<f64>,
+    /// `paper` is computed from the paper's per-dataset values, not printed in it.
+    pub paper_computed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -174,6 +257,8 @@ pub struct B2nRow {
     pub harmonic: f64,
     /// Published (base, new, H).
     pub paper: Option<(f64, f64, f64)>,
+    /// `paper` is computed (an Average row the paper's table does not print).
+    pub paper_computed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -187,6 +272,23 @@ pub struct DgRow {
     /// Runs planned for this cell.
     pub expected: usize,
     pub paper: Option<f64>,
+    /// `paper` is computed (an Average the paper's table does not print).
+    pub paper_computed: bool,
+}
+
+/// One run, for the per-seed tables.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeedRow {
+    pub method: String,
+    pub backbone: String,
+    pub dataset: String,
+    pub source: Option<String>,
+    pub shots: i64,
+    pub seed: Option<i64>,
+    pub role: Role,
+    /// `None` while the run is not complete.
+    pub accuracy: Option<f64>,
+    pub dir: String,
 }
 
 /// All tables of an output folder.
@@ -196,6 +298,8 @@ pub struct Report {
     pub fewshot_average: Vec<AvgRow>,
     pub base2new: Vec<B2nRow>,
     pub dg: Vec<DgRow>,
+    /// Every run, complete or not.
+    pub runs: Vec<SeedRow>,
 }
 
 type Key4 = (String, String, String, i64);
@@ -206,6 +310,51 @@ type Key3 = (String, String, String);
 
 pub fn build(records: &[Record], paper: &Paper) -> Report {
     let mut rep = Report::default();
+    let mut seeds: Vec<SeedRow> = records
+        .iter()
+        .map(|r| SeedRow {
+            method: r.label.clone(),
+            backbone: r.backbone.clone(),
+            dataset: r.dataset.clone(),
+            source: r.source.clone(),
+            shots: r.shots,
+            seed: r.seed,
+            role: r.role,
+            accuracy: r.accuracy,
+            dir: r.dir.clone(),
+        })
+        .collect();
+    seeds.sort_by(|a, b| {
+        (
+            &a.role,
+            &a.method,
+            &a.backbone,
+            &a.source,
+            &a.dataset,
+            a.shots,
+            a.seed,
+            &a.dir,
+        )
+            .cmp(&(
+                &b.role,
+                &b.method,
+                &b.backbone,
+                &b.source,
+                &b.dataset,
+                b.shots,
+                b.seed,
+                &b.dir,
+            ))
+    });
+    // A discovered model evaluated elsewhere is also its domain-generalization source:
+    // list the run once.
+    let plain: std::collections::HashSet<String> = seeds
+        .iter()
+        .filter(|r| r.role == Role::Fewshot)
+        .map(|r| r.dir.clone())
+        .collect();
+    seeds.retain(|r| r.role != Role::Source || !plain.contains(&r.dir));
+    rep.runs = seeds;
     // Few-shot rows.
     let mut cells: BTreeMap<Key4, Cell> = BTreeMap::new();
     for r in records.iter().filter(|r| r.role == Role::Fewshot) {
@@ -249,7 +398,7 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
     for ((method, backbone, shots), rows) in avg {
         let done: Vec<&&Row> = rows.iter().filter(|r| r.stat.n > 0).collect();
         let means: Vec<f64> = done.iter().map(|r| r.stat.mean).collect();
-        let paper_vals: Option<Vec<f64>> = done.iter().map(|r| r.paper).collect();
+        let published = paper.fewshot_average(&method, &backbone, shots);
         rep.fewshot_average.push(AvgRow {
             mean: stat(&means).mean,
             datasets: done.len(),
@@ -259,7 +408,8 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
                 .filter(|r| !r.complete())
                 .map(|r| format!("{} {}/{}", r.dataset, r.stat.n, r.expected))
                 .collect(),
-            paper: paper_vals.map(|p| stat(&p).mean),
+            paper: published.map(|p| p.0),
+            paper_computed: published.is_some_and(|p| p.1),
             method,
             backbone,
             shots,
@@ -299,6 +449,7 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
             new: ns,
             expected: *expected,
             paper: paper.base2new(method, backbone, dataset),
+            paper_computed: false,
         });
     }
     for ((method, backbone), pairs) in per_method {
@@ -324,7 +475,10 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
                 ci95: f64::NAN,
                 ..n
             },
-            paper: paper.base2new(&method, &backbone, "Average"),
+            paper: paper.base2new_average(&method, &backbone).map(|p| p.0),
+            paper_computed: paper
+                .base2new_average(&method, &backbone)
+                .is_some_and(|p| p.1),
             method,
             backbone,
             dataset: "Average".into(),
@@ -370,6 +524,7 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
         }
         rep.dg.push(DgRow {
             paper: paper.dg(method, backbone, source, target),
+            paper_computed: false,
             method: method.clone(),
             backbone: backbone.clone(),
             source: source.clone(),
@@ -389,7 +544,10 @@ pub fn build(records: &[Record], paper: &Paper) -> Report {
             .unwrap_or(means.len());
         rep.dg.push(DgRow {
             expected,
-            paper: paper.dg(&method, &backbone, &source, "Average"),
+            paper: paper.dg_average(&method, &backbone, &source).map(|p| p.0),
+            paper_computed: paper
+                .dg_average(&method, &backbone, &source)
+                .is_some_and(|p| p.1),
             stat: Stat {
                 std: f64::NAN,
                 ci95: f64::NAN,
@@ -410,11 +568,17 @@ impl Report {
     }
 }
 
-/// Writes `reports/summary.{md,csv,json}` and, with few-shot rows, `reports/fewshot.svg`
-/// into the output folder (what `dassl run` and the Slurm report job leave behind).
-pub fn save(output: &Path, rep: &Report) -> Result<(), ReportError> {
+/// Writes `reports/summary.{md,csv,json}` (the wide, long and per-seed tables) and the
+/// figures (`fewshot.{svg,png}`, `base2new.{svg,png}`) into the output folder (what
+/// `dassl run` and the Slurm report job leave behind).
+pub fn save(output: &Path, rep: &Report, paper: &Paper) -> Result<(), ReportError> {
     let dir = output.join("reports");
-    let cols = format::Columns::default();
+    let cols = format::Columns {
+        paper: !paper.is_empty(),
+        per_seed: true,
+        long: true,
+        ..Default::default()
+    };
     for (name, text) in [
         ("summary.md", format::markdown(rep, cols)),
         ("summary.csv", format::csv(rep, cols)),
@@ -424,6 +588,6 @@ pub fn save(output: &Path, rep: &Report) -> Result<(), ReportError> {
         crate::fsutil::write_atomic(&path, text.as_bytes())
             .map_err(|source| ReportError::Io { path, source })?;
     }
-    plot::write(rep, &dir.join("fewshot.svg"))?;
+    plot::write_all(rep, paper, &dir)?;
     Ok(())
 }

@@ -31,6 +31,62 @@ impl Paper {
             .get(&(method.into(), backbone.into(), source.into(), target.into()))
             .copied()
     }
+    /// The published few-shot Average over datasets, or, where the table has none, the
+    /// mean of every dataset it lists for that method, backbone and shots (`true`:
+    /// computed, not published).
+    pub fn fewshot_average(&self, method: &str, backbone: &str, shots: i64) -> Option<(f64, bool)> {
+        if let Some(v) = self.fewshot(method, backbone, "Average", shots) {
+            return Some((v, false));
+        }
+        let v: Vec<f64> = self
+            .fewshot
+            .iter()
+            .filter(|((m, b, d, s), _)| {
+                m == method && b == backbone && *s == shots && d != "Average"
+            })
+            .map(|(_, v)| *v)
+            .collect();
+        mean(&v).map(|m| (m, true))
+    }
+
+    /// The published base-to-new Average row, or the mean base and new over the datasets
+    /// listed and H of those (`true`: computed).
+    pub fn base2new_average(
+        &self,
+        method: &str,
+        backbone: &str,
+    ) -> Option<((f64, f64, f64), bool)> {
+        if let Some(v) = self.base2new(method, backbone, "Average") {
+            return Some((v, false));
+        }
+        let v: Vec<(f64, f64, f64)> = self
+            .base2new
+            .iter()
+            .filter(|((m, b, d), _)| m == method && b == backbone && d != "Average")
+            .map(|(_, v)| *v)
+            .collect();
+        let b = mean(&v.iter().map(|x| x.0).collect::<Vec<_>>())?;
+        let n = mean(&v.iter().map(|x| x.1).collect::<Vec<_>>())?;
+        Some(((b, n, super::harmonic(b, n)), true))
+    }
+
+    /// The published Average over the targets of `source`, or the mean of the targets the
+    /// table lists (`true`: computed).
+    pub fn dg_average(&self, method: &str, backbone: &str, source: &str) -> Option<(f64, bool)> {
+        if let Some(v) = self.dg(method, backbone, source, "Average") {
+            return Some((v, false));
+        }
+        let v: Vec<f64> = self
+            .dg
+            .iter()
+            .filter(|((m, b, s, t), _)| {
+                m == method && b == backbone && s == source && t != source && t != "Average"
+            })
+            .map(|(_, v)| *v)
+            .collect();
+        mean(&v).map(|m| (m, true))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.fewshot.is_empty() && self.base2new.is_empty() && self.dg.is_empty()
     }
@@ -117,6 +173,10 @@ impl Paper {
     }
 }
 
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +207,16 @@ mod tests {
             Some(62.95)
         );
         assert!(p.load_str("a,b\n1,2\n", Path::new("x.csv")).is_err());
+        // SOURCES.md: the sheet's 11-dataset averages (not stored, so computed).
+        let (avg, computed) = p.fewshot_average("CoOp_end", "RN50", 16).unwrap();
+        assert!(computed && format!("{avg:.2}") == "73.42", "{avg}");
+        assert_eq!(
+            p.base2new_average("CoCoOp", "ViT-B/16"),
+            Some(((80.47, 71.69, 75.83), false))
+        );
+        assert_eq!(
+            p.dg_average("CoOp", "ViT-B/16", "ImageNet"),
+            Some((63.88, false))
+        );
     }
 }

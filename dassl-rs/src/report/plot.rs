@@ -1,70 +1,61 @@
-//! The few-shot curves of CoOp's Figure 3: accuracy against shots (log2 axis, zero-shot
-//! at 0), a panel per dataset plus the average, a line per trainer variant.
+//! Figures drawn with plotters, as SVG or PNG (by the file's extension):
 //!
-//! The figure is laid out once as primitives; SVG is written from them by hand (text
-//! needs no font there, the viewer has one), PNG is rasterised with plotters'
-//! bitmap backend, whose text needs a font file: DejaVu Sans (Debian's
-//! fonts-dejavu-core) or the file named by DASSL_PLOT_FONT; without one the PNG is drawn
-//! without text.
+//! - the few-shot curves of CoOp's Figure 3: accuracy against shots per class (0 for
+//!   zero-shot, then 1, 2, 4, 8, 16 evenly spaced), a panel per dataset after the Average
+//!   panel, a line per method with error bars (std over seeds), and with `--paper` the
+//!   published curves dashed in the same colour;
+//! - a base-to-new bar chart: Base, New and H per dataset and the Average, a bar per
+//!   method, error bars on Base and New, the published value as a black tick.
+//!
+//! Text is drawn with DejaVu Sans cut down to the characters the figures need
+//! (`assets/fonts/DejaVuSans-plot.ttf`, made by `make_font.py` beside it), built into the
+//! binary, so every machine draws the same figure.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use super::Report;
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+
+use super::{Paper, Report};
 use crate::errors::ReportError;
 
-#[derive(Debug, Clone, PartialEq)]
-enum Prim {
-    Line {
-        pts: Vec<(f64, f64)>,
-        color: usize,
-        width: f64,
-    },
-    Dot {
-        at: (f64, f64),
-        color: usize,
-    },
-    Text {
-        at: (f64, f64),
-        text: String,
-        size: f64,
-        anchor: Anchor,
-    },
-    Rect {
-        x: f64,
-        y: f64,
-        w: f64,
-        h: f64,
-    },
-}
+const FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-plot.ttf");
+const FONT: &str = "sans-serif";
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Anchor {
-    Start,
-    Middle,
-    End,
-}
-
-const PALETTE: [(u8, u8, u8); 8] = [
-    (214, 39, 40),
-    (31, 119, 180),
-    (44, 160, 44),
-    (255, 127, 14),
-    (148, 103, 189),
-    (140, 86, 75),
-    (227, 119, 194),
-    (127, 127, 127),
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(214, 39, 40),
+    RGBColor(31, 119, 180),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
 ];
-const BLACK: usize = usize::MAX;
 
-/// A laid-out figure.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Figure {
-    width: f64,
-    height: f64,
-    prims: Vec<Prim>,
+/// Registers the built-in font with plotters (once per process).
+fn font() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let ok = plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES).is_ok();
+        assert!(ok, "the built-in font is a valid TrueType file");
+    });
+}
+
+/// CoOp's short dataset names, for axis labels.
+fn short(d: &str) -> &str {
+    match d {
+        "DescribableTextures" => "DTD",
+        "OxfordFlowers" => "Flowers102",
+        "ImageNetSketch" => "-Sketch",
+        "ImageNetV2" => "-V2",
+        "ImageNetA" => "-A",
+        "ImageNetR" => "-R",
+        other => other,
+    }
 }
 
 fn x_pos(shots: i64) -> f64 {
@@ -75,8 +66,33 @@ fn x_pos(shots: i64) -> f64 {
     }
 }
 
-/// Lays out the curves; `None` when the report has no few-shot rows.
-pub fn figure(rep: &Report) -> Option<Figure> {
+/// One curve of a panel: (x, mean, std) points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Curve {
+    pub series: usize,
+    pub points: Vec<(f64, f64, f64)>,
+    /// The published numbers (drawn dashed).
+    pub paper: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panel {
+    pub title: String,
+    pub curves: Vec<Curve>,
+}
+
+/// The few-shot figure, laid out as data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FewshotFigure {
+    pub series: Vec<String>,
+    pub panels: Vec<Panel>,
+    /// Shot counts on the x axis (0 when a zero-shot method is drawn).
+    pub shots: Vec<i64>,
+    pub with_paper: bool,
+}
+
+/// The curves of a report; `None` without few-shot results.
+pub fn fewshot_figure(rep: &Report, paper: &Paper) -> Option<FewshotFigure> {
     if !rep.fewshot.iter().any(|r| r.stat.n > 0) {
         return None;
     }
@@ -87,396 +103,654 @@ pub fn figure(rep: &Report) -> Option<Figure> {
         .collect::<std::collections::BTreeSet<_>>()
         .len()
         > 1;
-    let series_name = |m: &str, b: &str| {
+    let name = |m: &str, b: &str| {
         if multi_backbone {
             format!("{m} ({b})")
         } else {
             m.to_string()
         }
     };
-    // panel -> series -> points
-    let mut panels: BTreeMap<String, BTreeMap<String, Vec<(i64, f64)>>> = BTreeMap::new();
-    let mut series: Vec<String> = Vec::new();
-    // Cells without a complete run have no point to draw.
+    let mut series: Vec<(String, String, String)> = Vec::new();
+    let mut datasets: Vec<String> = Vec::new();
+    let mut shots: std::collections::BTreeSet<i64> = Default::default();
     for r in rep.fewshot.iter().filter(|r| r.stat.n > 0) {
-        let s = series_name(&r.method, &r.backbone);
-        if !series.contains(&s) {
-            series.push(s.clone());
+        let key = (
+            name(&r.method, &r.backbone),
+            r.method.clone(),
+            r.backbone.clone(),
+        );
+        if !series.contains(&key) {
+            series.push(key);
         }
-        panels
-            .entry(r.dataset.clone())
-            .or_default()
-            .entry(s)
-            .or_default()
-            .push((r.shots, r.stat.mean));
-    }
-    let mut order: Vec<String> = vec!["Average".to_string()];
-    order.extend(panels.keys().cloned());
-    if panels.len() > 1 {
-        let avg = panels.entry("Average".into()).or_default();
-        for a in rep.fewshot_average.iter().filter(|a| a.datasets > 0) {
-            avg.entry(series_name(&a.method, &a.backbone))
-                .or_default()
-                .push((a.shots, a.mean));
+        if !datasets.contains(&r.dataset) {
+            datasets.push(r.dataset.clone());
         }
-    } else {
-        order.remove(0);
+        shots.insert(r.shots);
     }
-    let cols = order.len().clamp(1, 4);
-    let rows = order.len().div_ceil(cols);
-    let (pw, ph) = (300.0, 230.0);
-    let legend_h = 24.0 + 18.0 * series.len().div_ceil(3) as f64;
-    let width = pw * cols as f64;
-    let height = ph * rows as f64 + legend_h;
-    let mut prims = Vec::new();
-    let max_x = x_pos(
-        rep.fewshot
+    datasets.sort_by_key(|d| super::wide::order_key(d));
+    let mut titles = Vec::new();
+    if datasets.len() > 1 {
+        titles.push("Average".to_string());
+    }
+    titles.extend(datasets.iter().cloned());
+    let mut with_paper = false;
+    let panels = titles
+        .iter()
+        .map(|title| {
+            let mut curves = Vec::new();
+            for (si, (_, method, backbone)) in series.iter().enumerate() {
+                let mut pts = Vec::new();
+                let mut pub_pts = Vec::new();
+                if title == "Average" {
+                    for a in rep
+                        .fewshot_average
+                        .iter()
+                        .filter(|a| &a.method == method && &a.backbone == backbone)
+                    {
+                        if a.datasets > 0 {
+                            pts.push((x_pos(a.shots), a.mean, f64::NAN));
+                        }
+                        if let Some(p) = a.paper {
+                            pub_pts.push((x_pos(a.shots), p, f64::NAN));
+                        }
+                    }
+                } else {
+                    for r in rep.fewshot.iter().filter(|r| {
+                        &r.method == method && &r.backbone == backbone && &r.dataset == title
+                    }) {
+                        if r.stat.n > 0 {
+                            pts.push((x_pos(r.shots), r.stat.mean, r.stat.std));
+                        }
+                        if let Some(p) = r.paper {
+                            pub_pts.push((x_pos(r.shots), p, f64::NAN));
+                        }
+                    }
+                }
+                // The paper's curve over every shot count it has, not only those run.
+                if !paper.is_empty() {
+                    for &k in &shots {
+                        let v = if title == "Average" {
+                            paper.fewshot_average(method, backbone, k).map(|p| p.0)
+                        } else {
+                            paper.fewshot(method, backbone, title, k)
+                        };
+                        if let Some(v) = v {
+                            if !pub_pts.iter().any(|p| p.0 == x_pos(k)) {
+                                pub_pts.push((x_pos(k), v, f64::NAN));
+                            }
+                        }
+                    }
+                }
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                pub_pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                if !pts.is_empty() {
+                    curves.push(Curve {
+                        series: si,
+                        points: pts,
+                        paper: false,
+                    });
+                }
+                if !pub_pts.is_empty() {
+                    with_paper = true;
+                    curves.push(Curve {
+                        series: si,
+                        points: pub_pts,
+                        paper: true,
+                    });
+                }
+            }
+            Panel {
+                title: title.clone(),
+                curves,
+            }
+        })
+        .collect();
+    Some(FewshotFigure {
+        series: series.into_iter().map(|s| s.0).collect(),
+        panels,
+        shots: shots.into_iter().collect(),
+        with_paper,
+    })
+}
+
+type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+const PANEL_W: u32 = 330;
+const PANEL_H: u32 = 270;
+
+fn legend_rows(n: usize, per_row: usize) -> u32 {
+    n.div_ceil(per_row.max(1)) as u32
+}
+
+/// The figure's size in pixels.
+pub fn fewshot_size(fig: &FewshotFigure) -> (u32, u32) {
+    let cols = fig.panels.len().clamp(1, 4) as u32;
+    let rows = fig.panels.len().div_ceil(cols as usize) as u32;
+    let per_row = (cols as usize).max(2);
+    let entries = fig.series.len() + usize::from(fig.with_paper);
+    (
+        PANEL_W * cols.max(2),
+        PANEL_H * rows + 16 + 24 * legend_rows(entries, per_row),
+    )
+}
+
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, RGBColor, bool)],
+    per_row: usize,
+) -> DrawResult<DB> {
+    let (w, _) = area.dim_in_pixel();
+    let col_w = w as i32 / per_row as i32;
+    for (i, (name, color, dashed)) in entries.iter().enumerate() {
+        let x = 16 + (i % per_row) as i32 * col_w;
+        let y = 14 + 24 * (i / per_row) as i32;
+        if *dashed {
+            area.draw(&DashedPathElement::new(
+                vec![(x, y), (x + 30, y)],
+                6,
+                4,
+                color.stroke_width(2),
+            ))?;
+        } else {
+            area.draw(&PathElement::new(
+                vec![(x, y), (x + 30, y)],
+                color.stroke_width(2),
+            ))?;
+            area.draw(&Circle::new((x + 15, y), 4, color.filled()))?;
+        }
+        area.draw(&Text::new(
+            name.clone(),
+            (x + 38, y - 8),
+            (FONT, 14).into_font().color(&BLACK),
+        ))?;
+    }
+    Ok(())
+}
+
+/// Draws the few-shot figure onto `root`.
+pub fn draw_fewshot<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    fig: &FewshotFigure,
+) -> DrawResult<DB> {
+    font();
+    root.fill(&WHITE)?;
+    let cols = fig.panels.len().clamp(1, 4);
+    let rows = fig.panels.len().div_ceil(cols);
+    let (_, h) = root.dim_in_pixel();
+    let (grid, legend) = root.split_vertically((PANEL_H * rows as u32) as i32);
+    let _ = h;
+    let cells = grid.split_evenly((rows, cols.max(2)));
+    let max_x = fig.shots.iter().map(|s| x_pos(*s)).fold(1.0, f64::max);
+    // Integer positions are 0 shots, then 1, 2, 4, 8, ... (the axis of CoOp's Figure 3).
+    let label_of = |x: &f64| -> String {
+        let i = x.round();
+        if (x - i).abs() > 1e-9 || i < 0.0 {
+            String::new()
+        } else if i == 0.0 {
+            "0".into()
+        } else {
+            (1i64 << (i as u32 - 1)).to_string()
+        }
+    };
+    for (panel, area) in fig.panels.iter().zip(cells.iter()) {
+        let ys: Vec<f64> = panel
+            .curves
             .iter()
-            .map(|r| r.shots)
-            .max()
-            .unwrap_or(16)
-            .max(1),
-    );
-    for (k, name) in order.iter().enumerate() {
-        let data = &panels[name];
-        let ox = pw * (k % cols) as f64;
-        let oy = ph * (k / cols) as f64;
-        let (l, t, w, h) = (ox + 48.0, oy + 26.0, pw - 64.0, ph - 66.0);
-        let ys: Vec<f64> = data
-            .values()
-            .flatten()
-            .map(|p| p.1)
+            .flat_map(|c| {
+                c.points.iter().flat_map(|p| {
+                    let s = if p.2.is_finite() { p.2 } else { 0.0 };
+                    [p.1 - s, p.1 + s]
+                })
+            })
             .filter(|v| v.is_finite())
             .collect();
-        let (mut lo, mut hi) = (
-            ys.iter().cloned().fold(f64::INFINITY, f64::min),
-            ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
-        );
-        if !lo.is_finite() {
-            (lo, hi) = (0.0, 100.0);
-        }
-        let pad = ((hi - lo) * 0.1).max(1.0);
+        let lo = ys.iter().cloned().fold(f64::INFINITY, f64::min);
+        let hi = ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let (lo, hi) = if lo.is_finite() {
+            (lo, hi)
+        } else {
+            (0.0, 100.0)
+        };
+        let pad = ((hi - lo) * 0.08).max(1.0);
         let (lo, hi) = (
             ((lo - pad) / 5.0).floor() * 5.0,
             ((hi + pad) / 5.0).ceil() * 5.0,
         );
-        let px = |x: f64| l + w * x / max_x;
-        let py = |y: f64| t + h * (1.0 - (y - lo) / (hi - lo));
-        prims.push(Prim::Rect { x: l, y: t, w, h });
-        prims.push(Prim::Text {
-            at: (l + w / 2.0, oy + 18.0),
-            text: name.clone(),
-            size: 13.0,
-            anchor: Anchor::Middle,
-        });
-        let mut shots_ticks = vec![0i64];
-        let mut s = 1;
-        while x_pos(s) <= max_x + 1e-9 {
-            shots_ticks.push(s);
-            s *= 2;
-        }
-        for st in shots_ticks {
-            let x = px(x_pos(st));
-            prims.push(Prim::Line {
-                pts: vec![(x, t + h), (x, t + h + 4.0)],
-                color: BLACK,
-                width: 1.0,
-            });
-            prims.push(Prim::Text {
-                at: (x, t + h + 16.0),
-                text: st.to_string(),
-                size: 10.0,
-                anchor: Anchor::Middle,
-            });
-        }
-        let step = if hi - lo > 40.0 {
-            20.0
-        } else if hi - lo > 15.0 {
-            10.0
-        } else {
-            5.0
-        };
-        let mut y = (lo / step).ceil() * step;
-        while y <= hi + 1e-9 {
-            prims.push(Prim::Line {
-                pts: vec![(l - 4.0, py(y)), (l, py(y))],
-                color: BLACK,
-                width: 1.0,
-            });
-            prims.push(Prim::Text {
-                at: (l - 6.0, py(y) + 3.5),
-                text: format!("{y:.0}"),
-                size: 10.0,
-                anchor: Anchor::End,
-            });
-            y += step;
-        }
-        prims.push(Prim::Text {
-            at: (l + w / 2.0, t + h + 32.0),
-            text: "shots per class".into(),
-            size: 10.0,
-            anchor: Anchor::Middle,
-        });
-        prims.push(Prim::Text {
-            at: (ox + 12.0, t + h / 2.0),
-            text: "acc. (%)".into(),
-            size: 10.0,
-            anchor: Anchor::Middle,
-        });
-        for (si, sname) in series.iter().enumerate() {
-            let Some(points) = data.get(sname) else {
+        let mut chart = ChartBuilder::on(area)
+            .caption(&panel.title, (FONT, 17))
+            .margin_top(4)
+            .margin_left(6)
+            .margin_right(16)
+            .margin_bottom(6)
+            .x_label_area_size(44)
+            .y_label_area_size(52)
+            .build_cartesian_2d(-0.35..max_x + 0.35, lo..hi)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(RGBColor(235, 235, 235))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .y_labels(6)
+            .max_light_lines(1)
+            // One tick per integer position: the shot counts.
+            .x_labels(max_x as usize + 1)
+            .x_label_formatter(&label_of)
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 13))
+            .x_desc("shots per class")
+            .y_desc("accuracy (%)")
+            .draw()?;
+        for c in &panel.curves {
+            let color = PALETTE[c.series % PALETTE.len()];
+            let pts: Vec<(f64, f64)> = c.points.iter().map(|p| (p.0, p.1)).collect();
+            if c.paper {
+                if pts.len() > 1 {
+                    chart.draw_series(std::iter::once(DashedPathElement::new(
+                        pts.clone(),
+                        6,
+                        4,
+                        color.stroke_width(2),
+                    )))?;
+                }
+                chart.draw_series(pts.iter().map(|p| Cross::new(*p, 4, color.stroke_width(1))))?;
                 continue;
-            };
-            let mut pts: Vec<(i64, f64)> =
-                points.iter().copied().filter(|p| p.1.is_finite()).collect();
-            pts.sort_by_key(|p| p.0);
-            let xy: Vec<(f64, f64)> = pts.iter().map(|(s, v)| (px(x_pos(*s)), py(*v))).collect();
-            if xy.len() > 1 {
-                prims.push(Prim::Line {
-                    pts: xy.clone(),
-                    color: si,
-                    width: 2.0,
-                });
             }
-            for p in xy {
-                prims.push(Prim::Dot { at: p, color: si });
+            if pts.len() > 1 {
+                chart.draw_series(std::iter::once(PathElement::new(
+                    pts.clone(),
+                    color.stroke_width(2),
+                )))?;
             }
+            // Error bars: mean ± std over seeds, with caps.
+            let cap = 0.08;
+            for p in c.points.iter().filter(|p| p.2.is_finite() && p.2 > 0.0) {
+                let (x, lo, hi) = (p.0, p.1 - p.2, p.1 + p.2);
+                chart.draw_series([
+                    PathElement::new(vec![(x, lo), (x, hi)], color.stroke_width(1)),
+                    PathElement::new(vec![(x - cap, lo), (x + cap, lo)], color.stroke_width(1)),
+                    PathElement::new(vec![(x - cap, hi), (x + cap, hi)], color.stroke_width(1)),
+                ])?;
+            }
+            chart.draw_series(pts.iter().map(|p| Circle::new(*p, 4, color.filled())))?;
         }
     }
-    let ly = ph * rows as f64 + 14.0;
-    for (si, sname) in series.iter().enumerate() {
-        let x = 20.0 + (si % 3) as f64 * (width / 3.0);
-        let y = ly + 18.0 * (si / 3) as f64;
-        prims.push(Prim::Line {
-            pts: vec![(x, y), (x + 24.0, y)],
-            color: si,
-            width: 2.0,
-        });
-        prims.push(Prim::Dot {
-            at: (x + 12.0, y),
-            color: si,
-        });
-        prims.push(Prim::Text {
-            at: (x + 30.0, y + 4.0),
-            text: sname.clone(),
-            size: 11.0,
-            anchor: Anchor::Start,
-        });
+    let per_row = cols.max(2);
+    let mut entries: Vec<(String, RGBColor, bool)> = fig
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.clone(), PALETTE[i % PALETTE.len()], false))
+        .collect();
+    if fig.with_paper {
+        entries.push(("published (dashed)".into(), RGBColor(60, 60, 60), true));
     }
-    Some(Figure {
-        width,
-        height,
-        prims,
+    draw_legend(&legend, &entries, per_row)?;
+    root.present()?;
+    Ok(())
+}
+
+/// One group of bars: a dataset (or the Average) and a bar per method.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarGroup {
+    pub dataset: String,
+    /// Per method: (base, new, H) as (mean, std), and the published (base, new, H).
+    pub bars: Vec<Option<Bars>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bars {
+    pub values: [(f64, f64); 3],
+    pub paper: Option<[f64; 3]>,
+}
+
+/// The base-to-new bar chart as data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Base2NewFigure {
+    pub methods: Vec<String>,
+    pub groups: Vec<BarGroup>,
+}
+
+/// The base-to-new chart of a report; `None` without base-to-new results.
+pub fn base2new_figure(rep: &Report) -> Option<Base2NewFigure> {
+    if !rep.base2new.iter().any(|b| b.base.n > 0 && b.new.n > 0) {
+        return None;
+    }
+    let multi_backbone = rep
+        .base2new
+        .iter()
+        .map(|r| &r.backbone)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        > 1;
+    let mut methods: Vec<(String, String)> = Vec::new();
+    let mut by: BTreeMap<String, BTreeMap<usize, Bars>> = BTreeMap::new();
+    for b in rep.base2new.iter().filter(|b| b.base.n > 0 && b.new.n > 0) {
+        let key = (b.method.clone(), b.backbone.clone());
+        let mi = match methods.iter().position(|m| *m == key) {
+            Some(i) => i,
+            None => {
+                methods.push(key);
+                methods.len() - 1
+            }
+        };
+        by.entry(b.dataset.clone()).or_default().insert(
+            mi,
+            Bars {
+                values: [
+                    (b.base.mean, b.base.std),
+                    (b.new.mean, b.new.std),
+                    (b.harmonic, f64::NAN),
+                ],
+                paper: b.paper.map(|p| [p.0, p.1, p.2]),
+            },
+        );
+    }
+    let mut names: Vec<String> = by.keys().cloned().collect();
+    names.sort_by_key(|d| (d != "Average", super::wide::order_key(d)));
+    let groups = names
+        .into_iter()
+        .map(|d| BarGroup {
+            bars: (0..methods.len())
+                .map(|i| by[&d].get(&i).copied())
+                .collect(),
+            dataset: d,
+        })
+        .collect();
+    Some(Base2NewFigure {
+        methods: methods
+            .into_iter()
+            .map(|(m, b)| {
+                if multi_backbone {
+                    format!("{m} ({b})")
+                } else {
+                    m
+                }
+            })
+            .collect(),
+        groups,
     })
 }
 
-fn rgb(c: usize) -> (u8, u8, u8) {
-    if c == BLACK {
-        (0, 0, 0)
-    } else {
-        PALETTE[c % PALETTE.len()]
-    }
+const GROUP_W: u32 = 96;
+const B2N_PANEL_H: u32 = 250;
+
+pub fn base2new_size(fig: &Base2NewFigure) -> (u32, u32) {
+    let w = (GROUP_W * fig.groups.len() as u32 + 90).max(520);
+    let per_row = 4;
+    (
+        w,
+        B2N_PANEL_H * 3 + 16 + 24 * legend_rows(fig.methods.len() + 1, per_row),
+    )
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// The figure as an SVG document.
-pub fn svg(fig: &Figure) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{:.0}" height="{:.0}" viewBox="0 0 {:.0} {:.0}" font-family="DejaVu Sans, Arial, sans-serif">"#,
-        fig.width, fig.height, fig.width, fig.height
-    );
-    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    for p in &fig.prims {
-        match p {
-            Prim::Rect { x, y, w, h } => {
-                let _ = writeln!(
-                    s,
-                    r##"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" fill="none" stroke="#888"/>"##
-                );
-            }
-            Prim::Line { pts, color, width } => {
-                let (r, g, b) = rgb(*color);
-                let pts: Vec<String> = pts.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
-                let _ = writeln!(
-                    s,
-                    r#"<polyline points="{}" fill="none" stroke="rgb({r},{g},{b})" stroke-width="{width}"/>"#,
-                    pts.join(" ")
-                );
-            }
-            Prim::Dot { at, color } => {
-                let (r, g, b) = rgb(*color);
-                let _ = writeln!(
-                    s,
-                    r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="rgb({r},{g},{b})"/>"#,
-                    at.0, at.1
-                );
-            }
-            Prim::Text {
-                at,
-                text,
-                size,
-                anchor,
-            } => {
-                let a = match anchor {
-                    Anchor::Start => "start",
-                    Anchor::Middle => "middle",
-                    Anchor::End => "end",
-                };
-                let _ = writeln!(
-                    s,
-                    r#"<text x="{:.1}" y="{:.1}" font-size="{size}" text-anchor="{a}">{}</text>"#,
-                    at.0,
-                    at.1,
-                    esc(text)
-                );
-            }
+/// Draws the base-to-new chart onto `root`: Base, New and H panels.
+pub fn draw_base2new<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    fig: &Base2NewFigure,
+) -> DrawResult<DB> {
+    font();
+    root.fill(&WHITE)?;
+    let (grid, legend) = root.split_vertically((B2N_PANEL_H * 3) as i32);
+    let panels = grid.split_evenly((3, 1));
+    let n = fig.groups.len();
+    let m = fig.methods.len().max(1);
+    let label_of = |x: &f64| -> String {
+        let i = x.round();
+        if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
+            short(&fig.groups[i as usize].dataset).to_string()
+        } else {
+            String::new()
         }
-    }
-    s.push_str("</svg>\n");
-    s
-}
-
-/// Font files tried for PNG text, in order.
-const FONT_PATHS: [&str; 4] = [
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-];
-
-/// Registers a font with plotters once; false when none is found.
-fn font_ready() -> bool {
-    static READY: OnceLock<bool> = OnceLock::new();
-    *READY.get_or_init(|| {
-        let env = std::env::var("DASSL_PLOT_FONT").ok().map(PathBuf::from);
-        let candidates = env.into_iter().chain(FONT_PATHS.iter().map(PathBuf::from));
-        for p in candidates {
-            if let Ok(bytes) = std::fs::read(&p) {
-                // plotters keeps fonts for the life of the process.
-                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                if plotters::style::register_font(
-                    "sans-serif",
-                    plotters::style::FontStyle::Normal,
-                    bytes,
-                )
-                .is_ok()
-                {
-                    return true;
+    };
+    for (k, (title, area)) in ["Base", "New", "H (harmonic mean)"]
+        .iter()
+        .zip(panels.iter())
+        .enumerate()
+    {
+        let ys: Vec<f64> = fig
+            .groups
+            .iter()
+            .flat_map(|g| g.bars.iter().flatten())
+            .flat_map(|b| {
+                let (v, s) = b.values[k];
+                let s = if s.is_finite() { s } else { 0.0 };
+                let p = b.paper.map(|p| p[k]).unwrap_or(v);
+                [v + s, p]
+            })
+            .collect();
+        let hi = ys.iter().cloned().fold(0.0, f64::max);
+        let hi = (((hi + 5.0) / 10.0).ceil() * 10.0).clamp(10.0, 100.0);
+        // Bars start 10 points below the lowest value (not at 0), so differences of a
+        // point or two stay visible; the axis says where they start.
+        let low = fig
+            .groups
+            .iter()
+            .flat_map(|g| g.bars.iter().flatten())
+            .flat_map(|b| {
+                let (v, s) = b.values[k];
+                let s = if s.is_finite() { s } else { 0.0 };
+                [v - s, b.paper.map(|p| p[k]).unwrap_or(v)]
+            })
+            .fold(f64::INFINITY, f64::min);
+        let lo = if low.is_finite() {
+            (((low - 10.0) / 10.0).floor() * 10.0).max(0.0)
+        } else {
+            0.0
+        };
+        let mut chart = ChartBuilder::on(area)
+            .caption(*title, (FONT, 17))
+            .margin_top(4)
+            .margin_left(6)
+            .margin_right(12)
+            .margin_bottom(4)
+            .x_label_area_size(30)
+            .y_label_area_size(52)
+            .build_cartesian_2d(-0.5..n as f64 - 0.5, lo..hi.max(lo + 10.0))?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(RGBColor(235, 235, 235))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .x_labels(n)
+            .max_light_lines(1)
+            .x_label_formatter(&label_of)
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 13))
+            .y_desc("accuracy (%)")
+            .draw()?;
+        let width = 0.8 / m as f64;
+        for (gi, g) in fig.groups.iter().enumerate() {
+            for (mi, b) in g.bars.iter().enumerate() {
+                let Some(b) = b else { continue };
+                let x0 = gi as f64 - 0.4 + width * mi as f64;
+                let x1 = x0 + width * 0.9;
+                let (v, s) = b.values[k];
+                let color = PALETTE[mi % PALETTE.len()];
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(x0, lo), (x1, v)],
+                    color.mix(0.85).filled(),
+                )))?;
+                let xc = (x0 + x1) / 2.0;
+                if s.is_finite() && s > 0.0 {
+                    chart.draw_series([
+                        PathElement::new(vec![(xc, v - s), (xc, v + s)], BLACK.stroke_width(1)),
+                        PathElement::new(
+                            vec![(xc - width * 0.2, v + s), (xc + width * 0.2, v + s)],
+                            BLACK.stroke_width(1),
+                        ),
+                        PathElement::new(
+                            vec![(xc - width * 0.2, v - s), (xc + width * 0.2, v - s)],
+                            BLACK.stroke_width(1),
+                        ),
+                    ])?;
+                }
+                if let Some(p) = b.paper {
+                    chart.draw_series(std::iter::once(PathElement::new(
+                        vec![(x0 - width * 0.05, p[k]), (x1 + width * 0.05, p[k])],
+                        BLACK.stroke_width(3),
+                    )))?;
                 }
             }
         }
-        false
-    })
+    }
+    let mut entries: Vec<(String, RGBColor, bool)> = fig
+        .methods
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.clone(), PALETTE[i % PALETTE.len()], false))
+        .collect();
+    if fig
+        .groups
+        .iter()
+        .any(|g| g.bars.iter().flatten().any(|b| b.paper.is_some()))
+    {
+        entries.push(("published (black tick)".into(), BLACK, false));
+    }
+    draw_legend(&legend, &entries, 4)?;
+    root.present()?;
+    Ok(())
 }
 
-/// Rasterises the figure into a PNG; returns whether text was drawn.
-pub fn png(fig: &Figure, path: &Path) -> Result<bool, ReportError> {
-    use plotters::prelude::*;
+/// What one figure is drawn from.
+enum Fig {
+    Fewshot(FewshotFigure),
+    Base2New(Base2NewFigure),
+}
+
+fn render(fig: &Fig, path: &Path) -> Result<(), ReportError> {
     let err = |e: String| ReportError::Plot {
         path: path.into(),
         reason: e,
     };
-    let (w, h) = (fig.width.ceil() as u32, fig.height.ceil() as u32);
-    let mut buf = vec![255u8; (w * h * 3) as usize];
-    let text = font_ready();
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        let c = |i: usize| {
-            let (r, g, b) = rgb(i);
-            RGBColor(r, g, b)
-        };
-        let ip = |p: (f64, f64)| (p.0.round() as i32, p.1.round() as i32);
-        for p in &fig.prims {
-            let r = match p {
-                Prim::Rect { x, y, w, h } => root.draw(&Rectangle::new(
-                    [ip((*x, *y)), ip((x + w, y + h))],
-                    RGBColor(136, 136, 136).stroke_width(1),
-                )),
-                Prim::Line { pts, color, width } => root.draw(&PathElement::new(
-                    pts.iter().map(|p| ip(*p)).collect::<Vec<_>>(),
-                    c(*color).stroke_width(*width as u32),
-                )),
-                Prim::Dot { at, color } => root.draw(&Circle::new(ip(*at), 3, c(*color).filled())),
-                Prim::Text {
-                    at,
-                    text: t,
-                    size,
-                    anchor,
-                } if text => {
-                    let pos = match anchor {
-                        Anchor::Start => plotters::style::text_anchor::HPos::Left,
-                        Anchor::Middle => plotters::style::text_anchor::HPos::Center,
-                        Anchor::End => plotters::style::text_anchor::HPos::Right,
-                    };
-                    let style = TextStyle::from(("sans-serif", *size).into_font())
-                        .color(&BLACK_COLOR)
-                        .pos(plotters::style::text_anchor::Pos::new(
-                            pos,
-                            plotters::style::text_anchor::VPos::Bottom,
-                        ));
-                    root.draw(&Text::new(t.clone(), ip(*at), style))
-                }
-                Prim::Text { .. } => Ok(()),
-            };
-            r.map_err(|e| err(e.to_string()))?;
-        }
-        root.present().map_err(|e| err(e.to_string()))?;
-    }
-    let img =
-        image::RgbImage::from_raw(w, h, buf).ok_or_else(|| err("pixel buffer size".into()))?;
-    img.save_with_format(path, image::ImageFormat::Png)
-        .map_err(|e| err(e.to_string()))?;
-    Ok(text)
-}
-
-const BLACK_COLOR: plotters::style::RGBColor = plotters::style::RGBColor(0, 0, 0);
-
-/// Writes `path` as SVG or PNG by its extension; `Ok(false)` when there was nothing to
-/// draw. A PNG drawn without a font says so on stderr.
-pub fn write(rep: &Report, path: &Path) -> Result<bool, ReportError> {
-    let Some(fig) = figure(rep) else {
-        return Ok(false);
+    let (w, h) = match fig {
+        Fig::Fewshot(f) => fewshot_size(f),
+        Fig::Base2New(f) => base2new_size(f),
     };
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_lowercase();
-    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
-            path: dir.into(),
-            source,
-        })?;
-    }
     match ext.as_str() {
-        "svg" => crate::fsutil::write_atomic(path, svg(&fig).as_bytes()).map_err(|source| {
-            ReportError::Io {
+        "svg" => {
+            let mut text = String::new();
+            {
+                let root = SVGBackend::with_string(&mut text, (w, h)).into_drawing_area();
+                match fig {
+                    Fig::Fewshot(f) => draw_fewshot(&root, f),
+                    Fig::Base2New(f) => draw_base2new(&root, f),
+                }
+                .map_err(|e| err(e.to_string()))?;
+            }
+            crate::fsutil::write_atomic(path, text.as_bytes()).map_err(|source| ReportError::Io {
                 path: path.into(),
                 source,
-            }
-        })?,
-        "png" => {
-            if !png(&fig, path)? {
-                eprintln!(
-                    "note: no font found (DejaVu Sans or DASSL_PLOT_FONT), so {} has no text",
-                    path.display()
-                );
-            }
+            })
         }
-        _ => {
-            return Err(ReportError::Usage(format!(
-                "--plot {}: use a .svg or .png file name",
-                path.display()
-            )))
+        "png" => {
+            let mut buf = vec![255u8; (w * h * 3) as usize];
+            {
+                let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+                match fig {
+                    Fig::Fewshot(f) => draw_fewshot(&root, f),
+                    Fig::Base2New(f) => draw_base2new(&root, f),
+                }
+                .map_err(|e| err(e.to_string()))?;
+            }
+            let img = image::RgbImage::from_raw(w, h, buf)
+                .ok_or_else(|| err("pixel buffer size".into()))?;
+            let mut bytes = Vec::new();
+            img.write_to(
+                &mut std::io::Cursor::new(&mut bytes),
+                image::ImageFormat::Png,
+            )
+            .map_err(|e| err(e.to_string()))?;
+            crate::fsutil::write_atomic(path, &bytes).map_err(|source| ReportError::Io {
+                path: path.into(),
+                source,
+            })
+        }
+        _ => Err(ReportError::Usage(format!(
+            "--plot {}: use a .svg or .png file name",
+            path.display()
+        ))),
+    }
+}
+
+/// `fig.png` -> `fig_base2new.png`.
+fn sibling(path: &Path, tag: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    path.with_file_name(format!("{stem}_{tag}{ext}"))
+}
+
+/// Draws the report's figures: the few-shot curves into `path` and the base-to-new chart
+/// into `path` too when there are no few-shot results, else beside it
+/// (`<stem>_base2new.<ext>`). Returns the files written (none when there is nothing to
+/// draw). SVG or PNG by the extension.
+pub fn write(rep: &Report, paper: &Paper, path: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_lowercase();
+    if ext != "svg" && ext != "png" {
+        return Err(ReportError::Usage(format!(
+            "--plot {}: use a .svg or .png file name",
+            path.display()
+        )));
+    }
+    let mut figs: Vec<(Fig, PathBuf)> = Vec::new();
+    if let Some(f) = fewshot_figure(rep, paper) {
+        figs.push((Fig::Fewshot(f), path.to_path_buf()));
+    }
+    if let Some(f) = base2new_figure(rep) {
+        let p = if figs.is_empty() {
+            path.to_path_buf()
+        } else {
+            sibling(path, "base2new")
+        };
+        figs.push((Fig::Base2New(f), p));
+    }
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !figs.is_empty() {
+            std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+                path: dir.into(),
+                source,
+            })?;
         }
     }
-    Ok(true)
+    let mut out = Vec::new();
+    for (f, p) in figs {
+        render(&f, &p)?;
+        out.push(p);
+    }
+    Ok(out)
+}
+
+/// Writes `fewshot.{svg,png}` and `base2new.{svg,png}` (those the report has data for)
+/// into `dir`; returns the files written.
+pub fn write_all(rep: &Report, paper: &Paper, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let mut out = Vec::new();
+    for ext in ["svg", "png"] {
+        if let Some(f) = fewshot_figure(rep, paper) {
+            let p = dir.join(format!("fewshot.{ext}"));
+            render(&Fig::Fewshot(f), &p)?;
+            out.push(p);
+        }
+        if let Some(f) = base2new_figure(rep) {
+            let p = dir.join(format!("base2new.{ext}"));
+            render(&Fig::Base2New(f), &p)?;
+            out.push(p);
+        }
+    }
+    Ok(out)
 }

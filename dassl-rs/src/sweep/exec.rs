@@ -277,11 +277,10 @@ fn run_once(
     let start = f.seek(SeekFrom::End(0)).map_err(io)?;
     writeln!(
         f,
-        "=== attempt {attempt} at {} on {}: {} {}",
+        "=== attempt {attempt} at {} on {}: {}",
         chrono::Local::now().to_rfc3339(),
         device.unwrap_or("default device"),
-        ctx.program.display(),
-        run.args.join(" ")
+        replay_command(&m.cwd, &ctx.program, &run.args, &run_env(run, device))
     )
     .map_err(io)?;
     let mut cmd = match &ctx.guard {
@@ -295,14 +294,10 @@ fn run_once(
     };
     cmd.args(&run.args)
         .current_dir(&m.cwd)
-        .env("DASSL_RUN_CONFIG_HASH", &run.config_hash)
-        .env("DASSL_RUN_KEY", &run.key)
+        .envs(run_env(run, device))
         .stdin(Stdio::null())
         .stdout(Stdio::from(f.try_clone().map_err(io)?))
         .stderr(Stdio::from(f.try_clone().map_err(io)?));
-    if let Some(d) = device {
-        cmd.env("CUDA_VISIBLE_DEVICES", if d == "cpu" { "" } else { d });
-    }
     let status = match cmd.spawn() {
         Ok(child) => {
             let pid = child.id();
@@ -328,6 +323,44 @@ fn run_once(
     r.read_to_end(&mut bytes).map_err(io)?;
     tail.push_str(&String::from_utf8_lossy(&bytes));
     Ok((status, tail))
+}
+
+/// The variables a run gets on top of the sweep's environment: its identity, and its GPU.
+fn run_env(run: &super::RunPlan, device: Option<&str>) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("DASSL_RUN_CONFIG_HASH".to_string(), run.config_hash.clone()),
+        ("DASSL_RUN_KEY".to_string(), run.key.clone()),
+    ];
+    if let Some(d) = device {
+        let v = if d == "cpu" { "" } else { d };
+        env.push(("CUDA_VISIBLE_DEVICES".into(), v.into()));
+    }
+    env
+}
+
+/// A shell command that repeats the attempt: the folder, every variable dassl reads
+/// (`DASSL_*`, `CUDA_VISIBLE_DEVICES`) as the run sees it, and the quoted arguments.
+pub fn replay_command(
+    cwd: &std::path::Path,
+    program: &std::path::Path,
+    args: &[String],
+    run_env: &[(String, String)],
+) -> String {
+    use super::slurm::sh_quote;
+    let mut env: std::collections::BTreeMap<String, String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("DASSL_") || k == "CUDA_VISIBLE_DEVICES")
+        .collect();
+    env.extend(run_env.iter().cloned());
+    let mut s = format!("cd {} && env", sh_quote(&cwd.display().to_string()));
+    for (k, v) in &env {
+        s.push_str(&format!(" {k}={}", sh_quote(v)));
+    }
+    s.push_str(&format!(" {}", sh_quote(&program.display().to_string())));
+    for a in args {
+        s.push(' ');
+        s.push_str(&sh_quote(a));
+    }
+    s
 }
 
 /// Waits for `child`; after `stop` is set it forwards the stop signal once (SIGINT, or
@@ -431,6 +464,27 @@ pub fn classify(status: ExitStatus, tail: &str) -> (String, bool) {
 mod tests {
     use super::*;
     use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn replay_commands_are_shell_quoted_and_carry_the_environment() {
+        let c = replay_command(
+            std::path::Path::new("/w d"),
+            std::path::Path::new("/bin/dassl"),
+            &[
+                "train".into(),
+                "INPUT.SIZE".into(),
+                "(32, 32)".into(),
+                "it's".into(),
+            ],
+            &[("DASSL_RUN_KEY".into(), "k1".into())],
+        );
+        assert!(c.starts_with("cd '/w d' && env "), "{c}");
+        assert!(c.contains(" DASSL_RUN_KEY='k1' "), "{c}");
+        assert!(
+            c.ends_with(" '/bin/dassl' 'train' 'INPUT.SIZE' '(32, 32)' 'it'\\''s'"),
+            "{c}"
+        );
+    }
 
     #[test]
     fn causes_name_the_failure() {

@@ -25,6 +25,8 @@ pub struct Resolved {
     pub backbone: String,
     /// OPTIM.MAX_EPOCH: the checkpoint an evaluation run loads.
     pub max_epoch: i64,
+    /// DATALOADER.NUM_WORKERS (a Slurm task's CPUs default to this + 1).
+    pub num_workers: i64,
 }
 
 /// Resolves and validates a run's `train ...` arguments without starting it. The CLI's
@@ -134,6 +136,9 @@ pub struct RunMeta {
     pub source: Option<String>,
     pub variant: Vec<(String, String)>,
     pub max_epoch: i64,
+    /// DATALOADER.NUM_WORKERS of the run (0 in manifests written before it was recorded).
+    #[serde(default)]
+    pub num_workers: i64,
 }
 
 /// One run of a sweep.
@@ -223,6 +228,26 @@ pub fn short_name(key: &str) -> String {
     }
 }
 
+/// A backbone's short, stable label for reports: its registered name (`RN50`,
+/// `ViT-B/16`), else, for a weights file, the file's stem (`toy_clip` for
+/// `~/.cache/.../toy_clip.safetensors`).
+pub fn backbone_label(name: &str) -> String {
+    use crate::clip::BackboneEntry;
+    if BackboneEntry::get(name).is_ok() {
+        return name.to_string();
+    }
+    let p = Path::new(name);
+    let weights_ext = p.extension().is_some_and(|e| {
+        ["pt", "pth", "safetensors", "bin", "tar"].contains(&&*e.to_string_lossy())
+    });
+    if weights_ext || p.is_absolute() || p.is_file() {
+        if let Some(stem) = p.file_stem() {
+            return stem.to_string_lossy().into_owned();
+        }
+    }
+    name.to_string()
+}
+
 /// Keeps folder names portable: path separators and spaces become `-`.
 fn path_safe(v: &str) -> String {
     v.chars()
@@ -256,7 +281,7 @@ pub fn cartesian(lists: &[(String, Vec<String>)]) -> Vec<Vec<(String, String)>> 
 
 /// The sweep file's label template, else the trainer's registered label parts followed by
 /// the tags of the keys they do not cover (`CoOp_end_csc_lr0.002`).
-fn label_for(
+pub(crate) fn label_for(
     trainer: &str,
     t: &TrainerSpec,
     registered: &SweepTraits,
@@ -447,7 +472,7 @@ pub fn expand(input: &PlanInput<'_>, resolver: &dyn Resolver) -> Result<Vec<RunP
         for variant in cartesian(&lists) {
             let label = label_for(trainer, &t, registered, &variant);
             let vtag = tag(&variant);
-            let cfg_file = |cfg: &str| format!("{}/{cfg_dir}/{cfg}.yaml", spec.trainer_config_dir);
+            let cfg_file = |cfg: &str| format!("{}/{cfg_dir}/{cfg}.yaml", spec.trainer_dir());
             let mk = |dataset: &DatasetRef,
                       shots: i64,
                       seed: Option<i64>,
@@ -671,7 +696,7 @@ fn resolve_draft(
     match &d.dataset {
         DatasetRef::Stem(stem) => args.extend([
             "--dataset-config-file".into(),
-            format!("{}/{stem}.yaml", spec.dataset_config_dir),
+            format!("{}/{stem}.yaml", spec.dataset_dir()),
         ]),
         DatasetRef::Named { key, name, config } => {
             if let Some(c) = config {
@@ -679,7 +704,7 @@ fn resolve_draft(
             } else if name.is_none() {
                 args.extend([
                     "--dataset-config-file".into(),
-                    format!("{}/{key}.yaml", spec.dataset_config_dir),
+                    format!("{}/{key}.yaml", spec.dataset_dir()),
                 ]);
             }
             if let Some(n) = name {
@@ -735,6 +760,7 @@ fn resolve_draft(
             source: None,
             variant: d.variant,
             max_epoch: r.max_epoch,
+            num_workers: r.num_workers,
         },
     })
 }

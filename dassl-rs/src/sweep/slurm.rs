@@ -20,6 +20,16 @@ pub struct SlurmOptions {
     pub account: Option<String>,
     /// `--gres` of each task; `None` leaves GPUs out (CPU clusters).
     pub gres: Option<String>,
+    pub qos: Option<String>,
+    /// `--constraint` (node features), e.g. `a100`.
+    pub constraint: Option<String>,
+    /// `--cpus-per-task`; `None`: the runs' largest DATALOADER.NUM_WORKERS + 1.
+    pub cpus_per_task: Option<usize>,
+    /// `--mem`, e.g. `32G`.
+    pub mem: Option<String>,
+    /// `--signal`: warn the task before its time limit so it stops, requeues and resumes
+    /// (`B:TERM@120`: SIGTERM to the task 120 s before the limit).
+    pub signal: Option<String>,
     /// Further sbatch arguments, passed as they are.
     pub extra: Vec<String>,
     /// The dassl executable the tasks run.
@@ -56,9 +66,83 @@ pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// The array task script of one stage.
-pub fn task_script(m: &Manifest, o: &SlurmOptions, task_list: &Path) -> String {
+/// Every setting of a job as `#SBATCH` lines, so the script alone says how it ran and can
+/// be submitted again as it is.
+fn sbatch_lines(lines: &[String]) -> String {
+    lines.iter().map(|l| format!("#SBATCH {l}\n")).collect()
+}
+
+/// The CPUs of a task: `--cpus-per-task`, else the runs' loader workers + 1 (the main
+/// process), as CoOp's configs ask for 8 workers.
+pub fn cpus_per_task(m: &Manifest, o: &SlurmOptions) -> usize {
+    o.cpus_per_task.unwrap_or_else(|| {
+        let w = m
+            .runs
+            .iter()
+            .map(|r| r.meta.num_workers.max(0) as usize)
+            .max()
+            .unwrap_or(0);
+        w + 1
+    })
+}
+
+/// The `#SBATCH` settings every job of the sweep shares.
+fn common_lines(o: &SlurmOptions) -> Vec<String> {
+    let mut a = Vec::new();
+    if let Some(p) = &o.partition {
+        a.push(format!("--partition={p}"));
+    }
+    if let Some(t) = &o.time {
+        a.push(format!("--time={t}"));
+    }
+    if let Some(acc) = &o.account {
+        a.push(format!("--account={acc}"));
+    }
+    if let Some(q) = &o.qos {
+        a.push(format!("--qos={q}"));
+    }
+    if let Some(c) = &o.constraint {
+        a.push(format!("--constraint={c}"));
+    }
+    a
+}
+
+/// The `#SBATCH` settings of one stage's array job.
+pub fn array_lines(
+    m: &Manifest,
+    o: &SlurmOptions,
+    tasks: usize,
+    dependency: Option<&str>,
+) -> Vec<String> {
     let logs = slurm_dir(m).join("logs");
+    let mut a = vec![
+        format!("--job-name=dassl-{}", m.name),
+        format!("--output={}/%A_%a.out", logs.display()),
+        "--open-mode=append".to_string(),
+    ];
+    a.extend(common_lines(o));
+    let k = o.max_parallel.map(|k| format!("%{k}")).unwrap_or_default();
+    a.push(format!("--array=0-{}{k}", tasks - 1));
+    if let Some(g) = &o.gres {
+        a.push(format!("--gres={g}"));
+    }
+    a.push(format!("--cpus-per-task={}", cpus_per_task(m, o)));
+    if let Some(mem) = &o.mem {
+        a.push(format!("--mem={mem}"));
+    }
+    a.push("--requeue".into());
+    if let Some(sig) = &o.signal {
+        a.push(format!("--signal={sig}"));
+    }
+    if let Some(d) = dependency {
+        a.push(format!("--dependency=afterany:{d}"));
+    }
+    a.extend(o.extra.iter().cloned());
+    a
+}
+
+/// The array task script of one stage.
+pub fn task_script(m: &Manifest, o: &SlurmOptions, lines: &[String], task_list: &Path) -> String {
     let mut cmd = format!(
         "exec {} run --manifest {} --task-list {} --task-id \"$SLURM_ARRAY_TASK_ID\" --retries {}",
         sh_quote(&o.exe.display().to_string()),
@@ -73,57 +157,39 @@ pub fn task_script(m: &Manifest, o: &SlurmOptions, task_list: &Path) -> String {
         ));
     }
     format!(
-        "#!/bin/bash\n#SBATCH --job-name=dassl-{}\n#SBATCH --output={}/%A_%a.out\n#SBATCH --open-mode=append\n#SBATCH --requeue\n# Written by dassl run --executor slurm: task i runs manifest run <line i of the task list>;\n# a task stopped by SIGTERM (preemption, time limit) asks to be requeued and resumes.\ncd {} || exit 2\n{cmd}\n",
-        m.name,
-        logs.display(),
+        "#!/bin/bash\n{}# Written by dassl run --executor slurm; submit it again with `sbatch <this file>`.\n# Task i runs manifest run <line i of the task list>; its output goes to the run's own\n# log (printed first below). A task stopped by SIGTERM (preemption, or --signal before\n# the time limit) asks to be requeued and resumes from its checkpoint.\ncd {} || exit 2\n{cmd}\n",
+        sbatch_lines(lines),
         sh_quote(&m.cwd.display().to_string()),
     )
 }
 
-fn report_script(m: &Manifest, o: &SlurmOptions) -> String {
+fn report_lines(m: &Manifest, o: &SlurmOptions, after: &[&str]) -> Vec<String> {
+    let mut a = vec![
+        format!("--job-name=dassl-{}-report", m.name),
+        format!(
+            "--output={}/report_%j.out",
+            slurm_dir(m).join("logs").display()
+        ),
+    ];
+    a.extend(common_lines(o));
+    a.push("--cpus-per-task=1".into());
+    a.push(format!("--dependency=afterany:{}", after.join(":")));
+    a
+}
+
+fn report_script(m: &Manifest, o: &SlurmOptions, lines: &[String]) -> String {
     format!(
-        "#!/bin/bash\n#SBATCH --job-name=dassl-{}-report\n#SBATCH --output={}/report_%j.out\ncd {} || exit 2\nexec {} report {} --save\n",
-        m.name,
-        slurm_dir(m).join("logs").display(),
+        "#!/bin/bash\n{}cd {} || exit 2\nexec {} report {} --save\n",
+        sbatch_lines(lines),
         sh_quote(&m.cwd.display().to_string()),
         sh_quote(&o.exe.display().to_string()),
         sh_quote(&m.output.display().to_string()),
     )
 }
 
-/// The sbatch arguments common to all jobs.
-fn common_args(o: &SlurmOptions) -> Vec<String> {
-    let mut a = vec!["--parsable".to_string()];
-    if let Some(p) = &o.partition {
-        a.push(format!("--partition={p}"));
-    }
-    if let Some(t) = &o.time {
-        a.push(format!("--time={t}"));
-    }
-    if let Some(acc) = &o.account {
-        a.push(format!("--account={acc}"));
-    }
-    a
-}
-
-/// The sbatch arguments of one stage's array.
-pub fn array_args(o: &SlurmOptions, tasks: usize, dependency: Option<&str>) -> Vec<String> {
-    let mut a = common_args(o);
-    let k = o.max_parallel.map(|k| format!("%{k}")).unwrap_or_default();
-    a.push(format!("--array=0-{}{k}", tasks - 1));
-    if let Some(g) = &o.gres {
-        a.push(format!("--gres={g}"));
-    }
-    if let Some(d) = dependency {
-        a.push(format!("--dependency=afterany:{d}"));
-    }
-    a.extend(o.extra.iter().cloned());
-    a
-}
-
-fn sbatch(o: &SlurmOptions, args: &[String], script: &Path) -> Result<String, SweepError> {
+fn sbatch(o: &SlurmOptions, script: &Path) -> Result<String, SweepError> {
     let out = Command::new(&o.sbatch)
-        .args(args)
+        .arg("--parsable")
         .arg(script)
         .output()
         .map_err(|e| {
@@ -134,9 +200,9 @@ fn sbatch(o: &SlurmOptions, args: &[String], script: &Path) -> Result<String, Sw
         })?;
     if !out.status.success() {
         return Err(SweepError::Slurm(format!(
-            "{} {} failed: {}",
+            "{} --parsable {} failed: {}",
             o.sbatch,
-            args.join(" "),
+            script.display(),
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
@@ -183,30 +249,30 @@ pub fn submit(m: &Manifest, o: &SlurmOptions) -> Result<Jobs, SweepError> {
             source,
         })?;
         let script = dir.join(format!("{}.stage{}.sh", m.id, k + 1));
-        crate::fsutil::write_atomic(&script, task_script(m, o, &list).as_bytes()).map_err(
+        let dep = arrays.last().map(|(id, _)| id.clone());
+        let lines = array_lines(m, o, stage.len(), dep.as_deref());
+        crate::fsutil::write_atomic(&script, task_script(m, o, &lines, &list).as_bytes()).map_err(
             |source| SweepError::Io {
                 path: script.clone(),
                 source,
             },
         )?;
-        let dep = arrays.last().map(|(id, _)| id.clone());
-        let id = sbatch(o, &array_args(o, stage.len(), dep.as_deref()), &script)?;
+        let id = sbatch(o, &script)?;
         arrays.push((id, stage.len()));
     }
     let report = if arrays.is_empty() {
         None
     } else {
         let script = dir.join(format!("{}.report.sh", m.id));
-        crate::fsutil::write_atomic(&script, report_script(m, o).as_bytes()).map_err(|source| {
-            SweepError::Io {
+        let ids: Vec<&str> = arrays.iter().map(|(id, _)| id.as_str()).collect();
+        let lines = report_lines(m, o, &ids);
+        crate::fsutil::write_atomic(&script, report_script(m, o, &lines).as_bytes()).map_err(
+            |source| SweepError::Io {
                 path: script.clone(),
                 source,
-            }
-        })?;
-        let mut args = common_args(o);
-        let ids: Vec<&str> = arrays.iter().map(|(id, _)| id.as_str()).collect();
-        args.push(format!("--dependency=afterany:{}", ids.join(":")));
-        Some(sbatch(o, &args, &script)?)
+            },
+        )?;
+        Some(sbatch(o, &script)?)
     };
     let jobs = Jobs {
         submitted: chrono::Local::now().to_rfc3339(),
@@ -296,31 +362,93 @@ mod tests {
     use super::*;
 
     #[test]
-    fn arrays_carry_throttle_gres_and_dependency() {
+    fn every_setting_is_an_sbatch_line_in_the_script() {
+        use crate::sweep::{Role, RunMeta, RunPlan};
+        let run = |w: i64| RunPlan {
+            key: format!("k{w}"),
+            config_hash: "h".into(),
+            dir: format!("d{w}"),
+            args: vec![],
+            after: None,
+            meta: RunMeta {
+                trainer: "CoOp".into(),
+                label: "CoOp_end".into(),
+                cfg: "rn50".into(),
+                backbone: "RN50".into(),
+                dataset: "DescribableTextures".into(),
+                dataset_key: "dtd".into(),
+                shots: 16,
+                seed: Some(1),
+                role: Role::Fewshot,
+                source: None,
+                variant: vec![],
+                max_epoch: 200,
+                num_workers: w,
+            },
+        };
+        let m = Manifest {
+            version: 1,
+            id: "t-CoOp".into(),
+            name: "t".into(),
+            spec_file: "s.yaml".into(),
+            protocol: crate::sweep::spec::Protocol::Fewshot,
+            trainers: vec!["CoOp".into()],
+            cwd: "/w".into(),
+            output: "/out".into(),
+            created: "now".into(),
+            runs: vec![run(2), run(8)],
+        };
         let o = SlurmOptions {
             max_parallel: Some(4),
             partition: Some("gpu".into()),
             time: Some("04:00:00".into()),
-            account: None,
+            account: Some("lab".into()),
             gres: Some("gpu:1".into()),
-            extra: vec!["--mem=16G".into()],
+            qos: Some("high".into()),
+            constraint: Some("a100".into()),
+            cpus_per_task: None,
+            mem: Some("32G".into()),
+            signal: Some("B:TERM@120".into()),
+            extra: vec!["--exclusive".into()],
             exe: "/bin/dassl".into(),
             retries: 1,
             run_program: None,
             sbatch: "sbatch".into(),
         };
-        assert_eq!(
-            array_args(&o, 10, Some("7")),
-            [
-                "--parsable",
-                "--partition=gpu",
-                "--time=04:00:00",
-                "--array=0-9%4",
-                "--gres=gpu:1",
-                "--dependency=afterany:7",
-                "--mem=16G"
-            ]
+        let lines = array_lines(&m, &o, 10, Some("7"));
+        let script = task_script(&m, &o, &lines, Path::new("/out/t.tasks"));
+        for l in [
+            "#SBATCH --job-name=dassl-t\n",
+            "#SBATCH --output=/out/.dassl/slurm/logs/%A_%a.out\n",
+            "#SBATCH --partition=gpu\n",
+            "#SBATCH --time=04:00:00\n",
+            "#SBATCH --account=lab\n",
+            "#SBATCH --qos=high\n",
+            "#SBATCH --constraint=a100\n",
+            "#SBATCH --array=0-9%4\n",
+            "#SBATCH --gres=gpu:1\n",
+            // The runs' DATALOADER.NUM_WORKERS (8) + 1.
+            "#SBATCH --cpus-per-task=9\n",
+            "#SBATCH --mem=32G\n",
+            "#SBATCH --requeue\n",
+            "#SBATCH --signal=B:TERM@120\n",
+            "#SBATCH --dependency=afterany:7\n",
+            "#SBATCH --exclusive\n",
+        ] {
+            assert!(script.contains(l), "{l} missing:\n{script}");
+        }
+        assert!(
+            script.contains("exec '/bin/dassl' run --manifest "),
+            "{script}"
         );
+        let o1 = SlurmOptions {
+            cpus_per_task: Some(2),
+            gres: None,
+            ..o
+        };
+        let lines = array_lines(&m, &o1, 1, None);
+        assert!(lines.contains(&"--cpus-per-task=2".to_string()));
+        assert!(!lines.iter().any(|l| l.starts_with("--gres")));
         assert_eq!(sh_quote("it's"), "'it'\\''s'");
     }
 }

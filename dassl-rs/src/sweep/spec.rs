@@ -1,6 +1,6 @@
 //! Sweep files: the YAML that says which runs a study needs (docs/SWEEPS.md).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -92,10 +92,13 @@ pub struct SweepSpec {
     pub root: Option<String>,
     /// Output folder (`--output` overrides).
     pub output: Option<String>,
-    #[serde(default = "default_dataset_dir")]
-    pub dataset_config_dir: String,
-    #[serde(default = "default_trainer_dir")]
-    pub trainer_config_dir: String,
+    /// Where dataset configs are read: given in the file, relative to the file's folder;
+    /// unset, `configs/datasets` of the folder `dassl run` starts in (CoOp's layout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_config_dir: Option<String>,
+    /// Where trainer configs are read; as `dataset_config_dir`, default `configs/trainers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trainer_config_dir: Option<String>,
     #[serde(default)]
     pub datasets: Vec<DatasetRef>,
     /// Protocol `dg`: the dataset trained on.
@@ -140,12 +143,10 @@ fn default_toy_seed() -> u64 {
     1
 }
 
-fn default_dataset_dir() -> String {
-    "configs/datasets".into()
-}
-fn default_trainer_dir() -> String {
-    "configs/trainers".into()
-}
+/// Default of `dataset_config_dir` (relative to the folder `dassl run` starts in).
+pub const DEFAULT_DATASET_DIR: &str = "configs/datasets";
+/// Default of `trainer_config_dir`.
+pub const DEFAULT_TRAINER_DIR: &str = "configs/trainers";
 
 impl SweepSpec {
     pub fn from_file(path: &Path) -> Result<Self, SweepError> {
@@ -164,6 +165,56 @@ impl SweepSpec {
             })?;
         spec.validate(path)?;
         Ok(spec)
+    }
+
+    /// The dataset config folder runs read.
+    pub fn dataset_dir(&self) -> &str {
+        self.dataset_config_dir
+            .as_deref()
+            .unwrap_or(DEFAULT_DATASET_DIR)
+    }
+
+    /// The trainer config folder runs read.
+    pub fn trainer_dir(&self) -> &str {
+        self.trainer_config_dir
+            .as_deref()
+            .unwrap_or(DEFAULT_TRAINER_DIR)
+    }
+
+    /// Makes every path the file names relative to `dir` (the file's folder): `root`,
+    /// `output`, the config folders and dataset `config:` files. Absolute paths stay.
+    pub fn rebase_paths(&mut self, dir: &Path) {
+        let re = |p: &mut String| {
+            if !p.is_empty() && Path::new(p.as_str()).is_relative() {
+                *p = join_lexical(dir, Path::new(p.as_str()))
+                    .display()
+                    .to_string();
+            }
+        };
+        for p in [
+            &mut self.root,
+            &mut self.output,
+            &mut self.dataset_config_dir,
+            &mut self.trainer_config_dir,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            re(p);
+        }
+        for d in self
+            .datasets
+            .iter_mut()
+            .chain(self.targets.iter_mut())
+            .chain(self.source.iter_mut())
+        {
+            if let DatasetRef::Named {
+                config: Some(c), ..
+            } = d
+            {
+                re(c);
+            }
+        }
     }
 
     /// The sweep's name: `name:` or the file stem.
@@ -226,6 +277,30 @@ impl SweepSpec {
         }
         Ok(())
     }
+}
+
+/// `dir/p` with `.` dropped and `..` taken off `dir` where it can be (`configs` +
+/// `../data` is `data`), without touching the file system.
+pub fn join_lexical(dir: &Path, p: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in dir.components().chain(p.components()) {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir) => {}
+                _ => out.push(c),
+            },
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        return ".".into();
+    }
+    out.iter().collect()
 }
 
 /// A YAML scalar as a Python literal for the run's KEY VALUE opts (`False`, `1.0`, `end`).
@@ -313,12 +388,6 @@ pub fn variant_lists(
     Ok(out)
 }
 
-/// Where a sweep's relative paths are read from: the folder the command runs in, as
-/// CoOp's scripts run from the repository root.
-pub fn rel(base: &Path, p: &str) -> PathBuf {
-    base.join(p)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,6 +401,33 @@ mod tests {
         assert_eq!(py_literal(&y("0.002")).unwrap(), "0.002");
         assert_eq!(py_literal(&y("end")).unwrap(), "end");
         assert_eq!(py_literal(&y("a photo of a")).unwrap(), "a photo of a");
+    }
+
+    #[test]
+    fn paths_join_lexically() {
+        let j = |d: &str, p: &str| {
+            join_lexical(Path::new(d), Path::new(p))
+                .display()
+                .to_string()
+        };
+        assert_eq!(j("configs", "../data"), "data");
+        assert_eq!(j("", "data"), "data");
+        assert_eq!(j("", "../data"), "../data");
+        assert_eq!(j("a/b", "./c"), "a/b/c");
+        assert_eq!(j("/x", "../../y"), "/y");
+        let mut s = SweepSpec::from_str(
+            "root: ../data\noutput: out\ndatasets: [dtd, {key: k, config: k.yaml}]\ndataset_config_dir: /abs",
+            Path::new("s.yaml"),
+        )
+        .unwrap();
+        s.rebase_paths(Path::new("configs"));
+        assert_eq!(s.root.as_deref(), Some("data"));
+        assert_eq!(s.output.as_deref(), Some("configs/out"));
+        assert_eq!(s.dataset_dir(), "/abs");
+        assert_eq!(s.trainer_dir(), DEFAULT_TRAINER_DIR);
+        assert!(
+            matches!(&s.datasets[1], DatasetRef::Named { config: Some(c), .. } if c == "configs/k.yaml")
+        );
     }
 
     #[test]

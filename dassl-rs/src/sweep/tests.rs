@@ -93,6 +93,7 @@ impl Resolver for FakeResolver {
             dataset,
             backbone,
             max_epoch,
+            num_workers: 8,
         })
     }
 }
