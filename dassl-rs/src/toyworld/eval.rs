@@ -9,7 +9,9 @@ use serde::Serialize;
 use tch::{Kind, Tensor};
 
 use super::captions::{Combo, ZERO_SHOT_TEMPLATE};
-use super::pretrain::{render_batch, tokenize, CLIP_PIXEL_MEAN, CLIP_PIXEL_STD};
+use super::pretrain::{render_batch, tokenize, RenderItem, CLIP_PIXEL_MEAN, CLIP_PIXEL_STD};
+use super::style::{Domain, Look};
+use crate::data::pyrandom::PyRandom;
 use super::ToyWorldError;
 use crate::clip::model::Clip;
 use crate::clip::tokenizer::ClipTokenizer;
@@ -159,17 +161,20 @@ pub fn zero_shot_split(
     ))
 }
 
-/// Zero-shot accuracy on `per_class` freshly drawn images of each of `classes`, from a
-/// random stream (`seed`) that pretraining never uses: tuning without touching any split.
+/// Zero-shot accuracy on `per_class` freshly drawn images of each of `classes` in
+/// `domain` (random nuisances), from a random stream (`seed`) that pretraining never
+/// uses: tuning without touching any split.
 pub fn zero_shot_rendered(
     clip: &Clip,
     classes: &[Combo],
+    domain: Domain,
     per_class: usize,
     seed: u64,
     held_out: &[Combo],
 ) -> Result<ZeroShotReport, ToyWorldError> {
     let size = clip.input_resolution() as u32;
-    let mut items = Vec::new();
+    let mut looks = PyRandom::from_key_words(&[seed as u32, (seed >> 32) as u32, 0x4c4f_4f4b]);
+    let mut items: Vec<RenderItem> = Vec::new();
     let mut labels = Vec::new();
     for (label, combo) in classes.iter().enumerate() {
         for i in 0..per_class {
@@ -180,11 +185,11 @@ pub fn zero_shot_rendered(
                 label as u32,
                 i as u32,
             ];
-            items.push((*combo, key));
+            items.push((*combo, Look::random(domain, &mut looks), key));
             labels.push(label);
         }
     }
-    let images = render_batch(&items, size)?;
+    let images = render_batch(&items, size, None)?;
     let names: Vec<String> = classes.iter().map(Combo::phrase).collect();
     let text = class_text_features(clip, &names)?;
     let preds = predict(clip, &text, &images);
