@@ -44,7 +44,7 @@ pub const DEMO_DATASETS: [DemoDataset; 2] = [
         dataset_name: "ToyShapes",
         dataset_dir: TOY_DATASET_DIR,
         split_name: TOY_SPLIT_NAME,
-        num_classes: 24,
+        num_classes: 16,
         images_per_class: 50,
         domain: Domain::Infrared,
     },

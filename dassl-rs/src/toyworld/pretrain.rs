@@ -82,13 +82,13 @@ impl Default for Recipe {
             image_size: 32,
             vision: "vit".into(),
             vision_layers: 3,
-            vision_width: 128,
+            vision_width: 64,
             patch_size: 8,
-            text_width: 128,
-            text_layers: 2,
-            embed_dim: 128,
+            text_width: 64,
+            text_layers: 3,
+            embed_dim: 64,
             batch_size: 64,
-            lr: 2e-3,
+            lr: 5e-3,
             warmup_steps: 50,
             train_token_embedding: false,
             augment: true,
@@ -149,12 +149,11 @@ pub struct Budget {
 }
 
 impl Default for Budget {
-    /// The README demo's budget: 600 steps (about 1.5 minutes on two idle cores; the
-    /// zero-shot accuracy is within a few points of 1000 steps). No time cap: a cap would
-    /// make the cached model depend on how busy the machine was.
+    /// The README demo's budget: 1000 steps. No time cap: a cap would make the cached
+    /// model depend on how busy the machine was.
     fn default() -> Self {
         Budget {
-            steps: 600,
+            steps: 1000,
             max_seconds: None,
         }
     }

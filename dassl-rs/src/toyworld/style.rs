@@ -1,8 +1,8 @@
 //! How a toy image looks beyond its class: the domain it was taken in and nuisances.
 //!
 //! These carry the mechanisms behind CoOp's findings into the toy world:
-//! - a **domain** ("infrared photo", "ultraviolet photo") permutes the colour channels,
-//!   so a red object looks blue or green. Pretraining captions name the domain, so the
+//! - a **domain** ("infrared photo", "ultraviolet photo") swaps two colour channels, so
+//!   some colours look like others (an infrared red looks green) and some stay. Pretraining captions name the domain, so the
 //!   text encoder knows "infrared ... red" means a blue-looking image; the demo datasets
 //!   are each in one such domain, and the zero-shot prompt "a photo of a {}." misses it.
 //!   Learned context can recover the domain word, a hand-written prompt cannot.
@@ -21,9 +21,11 @@ use crate::data::pyrandom::PyRandom;
 pub enum Domain {
     /// Colours as they are.
     Photo,
-    /// Channels rotated (r, g, b) -> (g, b, r): red looks blue, blue looks green.
+    /// Red and green channels swapped: red and green trade places, orange looks green,
+    /// purple looks blue; blue and yellow stay.
     Infrared,
-    /// Channels rotated (r, g, b) -> (b, r, g): red looks green, green looks blue.
+    /// Green and blue channels swapped: green and blue trade places, yellow looks
+    /// purple, orange looks red; red stays.
     Ultraviolet,
 }
 
@@ -41,8 +43,8 @@ impl Domain {
     pub fn apply(self, img: &mut RgbImage) {
         let rot = match self {
             Domain::Photo => return,
-            Domain::Infrared => [1, 2, 0],
-            Domain::Ultraviolet => [2, 0, 1],
+            Domain::Infrared => [1, 0, 2],
+            Domain::Ultraviolet => [0, 2, 1],
         };
         for px in img.pixels_mut() {
             let p = px.0;
@@ -155,13 +157,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn domains_rotate_channels_and_captions_name_them() {
+    fn domains_swap_channels_and_captions_name_them() {
         let mut img = RgbImage::from_pixel(2, 2, image::Rgb([200, 10, 20]));
         Domain::Infrared.apply(&mut img);
-        assert_eq!(img.get_pixel(0, 0).0, [10, 20, 200]);
+        assert_eq!(img.get_pixel(0, 0).0, [10, 200, 20]);
         let mut img = RgbImage::from_pixel(2, 2, image::Rgb([200, 10, 20]));
         Domain::Ultraviolet.apply(&mut img);
-        assert_eq!(img.get_pixel(0, 0).0, [20, 200, 10]);
+        assert_eq!(img.get_pixel(0, 0).0, [200, 20, 10]);
         let look = Look {
             domain: Domain::Infrared,
             lighting: Lighting::Dark,
