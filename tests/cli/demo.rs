@@ -36,7 +36,7 @@ fn a_reduced_demo_runs_end_to_end() {
             ONE_DATASET,
             ONE_SEED,
             ("shots: [1, 2, 4, 8, 16]", "shots: [1, 4]"),
-            ("OPTIM.MAX_EPOCH: 30", "OPTIM.MAX_EPOCH: 2"),
+            ("OPTIM.MAX_EPOCH: 20", "OPTIM.MAX_EPOCH: 2"),
         ],
     );
     reduced(
@@ -47,7 +47,7 @@ fn a_reduced_demo_runs_end_to_end() {
             ONE_DATASET,
             ONE_SEED,
             ("shots: [1, 16]", "shots: [1]"),
-            ("OPTIM.MAX_EPOCH: 30", "OPTIM.MAX_EPOCH: 2"),
+            ("OPTIM.MAX_EPOCH: 20", "OPTIM.MAX_EPOCH: 2"),
         ],
     );
     reduced(
@@ -58,7 +58,7 @@ fn a_reduced_demo_runs_end_to_end() {
             ONE_DATASET,
             ONE_SEED,
             ("shots: [16]", "shots: [2]"),
-            ("OPTIM.MAX_EPOCH: 30", "OPTIM.MAX_EPOCH: 2"),
+            ("OPTIM.MAX_EPOCH: 20", "OPTIM.MAX_EPOCH: 2"),
             ("OPTIM.MAX_EPOCH: 2\n", "OPTIM.MAX_EPOCH: 1\n"),
         ],
     );

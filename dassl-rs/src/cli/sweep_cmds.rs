@@ -194,7 +194,9 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     for next in &first.then {
         let path = cwd.join(&spec_dir).join(next);
         let chained = sw::spec::SweepSpec::from_file(&path)?;
-        if !chained.then.is_empty() || (chained.toy_world.is_some() && chained.toy_world != first.toy_world) {
+        if !chained.then.is_empty()
+            || (chained.toy_world.is_some() && chained.toy_world != first.toy_world)
+        {
             return Err(SweepError::Spec {
                 path,
                 what: format!(
@@ -220,7 +222,11 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         )
         .map_err(|e| CliError::Usage(format!("toy world: {e}")))?;
         if world.trained {
-            pretrain_seconds = world.info.pretraining.get("seconds").and_then(|v| v.as_f64());
+            pretrain_seconds = world
+                .info
+                .pretraining
+                .get("seconds")
+                .and_then(|v| v.as_f64());
         }
         ov.root
             .get_or_insert_with(|| world.data_root.to_string_lossy().into_owned());
@@ -277,10 +283,7 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
 }
 
 /// The toy world's claims and timing: printed, and written to OUTPUT/reports/demo.md.
-fn demo_summary(
-    output: &Path,
-    timing: &crate::toyworld::targets::Timing,
-) -> Result<(), CliError> {
+fn demo_summary(output: &Path, timing: &crate::toyworld::targets::Timing) -> Result<(), CliError> {
     use crate::toyworld::targets;
     let summary = targets::summarise(&crate::report::collect(output)?);
     let date = chrono::Local::now().format("%Y-%m-%d %H:%M %Z").to_string();

@@ -32,12 +32,11 @@ use crate::logging::print;
 
 pub use captions::{held_out_classes, held_out_combos, training_combos, Combo};
 pub use datasets::{
-    datasets_ready, write_datasets, DemoDataset, DEMO_DATASETS, TOY20_DATASET_DIR,
-    TOY20_SPLIT_NAME,
+    datasets_ready, write_datasets, DemoDataset, DEMO_DATASETS, TOY20_DATASET_DIR, TOY20_SPLIT_NAME,
 };
-pub use style::{Domain, Look};
 pub use eval::{zero_shot_rendered, zero_shot_split, ZeroShotReport};
 pub use pretrain::{pretrain, save_weights, Budget, PretrainReport, Recipe};
+pub use style::{Domain, Look};
 
 /// Bumped whenever code changes what a recipe produces (drawing, captions, training),
 /// so stale caches are never reused.

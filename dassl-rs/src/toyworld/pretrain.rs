@@ -72,8 +72,10 @@ pub struct Recipe {
     /// Learn the 49408-row token embedding (else it keeps its random initialisation,
     /// which saves most of the optimiser's work: the captions use a few dozen tokens).
     pub train_token_embedding: bool,
-    /// Augment as CoOp's configs do (random resized crop, scale 0.08-1, and flip).
-    pub augment: bool,
+    /// Share of pretraining images augmented as CoOp's configs do (random resized crop,
+    /// scale 0.08-1, and flip); the others are seen whole, so the model also learns from
+    /// clean views.
+    pub augment_share: f64,
 }
 
 impl Default for Recipe {
@@ -88,10 +90,10 @@ impl Default for Recipe {
             text_layers: 3,
             embed_dim: 64,
             batch_size: 64,
-            lr: 5e-3,
+            lr: 2e-3,
             warmup_steps: 50,
             train_token_embedding: false,
-            augment: true,
+            augment_share: 0.5,
         }
     }
 }
@@ -149,11 +151,11 @@ pub struct Budget {
 }
 
 impl Default for Budget {
-    /// The README demo's budget: 1000 steps. No time cap: a cap would make the cached
+    /// The README demo's budget: 1500 steps. No time cap: a cap would make the cached
     /// model depend on how busy the machine was.
     fn default() -> Self {
         Budget {
-            steps: 1000,
+            steps: 1500,
             max_seconds: None,
         }
     }
@@ -381,10 +383,7 @@ pub fn pretrain(
     }
     .build(&vs, recipe.lr)?;
     let tokenizer = ClipTokenizer::new();
-    let augment = match recipe.augment {
-        true => Some(train_transform(recipe.image_size as u32)?),
-        false => None,
-    };
+    let augment = train_transform(recipe.image_size as u32)?;
     let batch = recipe.batch_size.min(combos.len());
     let size = recipe.image_size as u32;
     let mut rng = PyRandom::from_key_words(&[seed as u32, (seed >> 32) as u32, 0x4241_5443]);
@@ -414,7 +413,15 @@ pub fn pretrain(
             captions.push(look.caption(&combos[c].phrase(), &mut rng));
             items.push((combos[c], look, image_key(seed, step, j)));
         }
-        let images = render_batch(&items, size, augment.as_ref())?;
+        // The first `augment_share` of the (shuffled) batch is augmented.
+        let n_aug = ((batch as f64) * recipe.augment_share.clamp(0.0, 1.0)).round() as usize;
+        let images = Tensor::cat(
+            &[
+                render_batch(&items[..n_aug], size, Some(&augment))?,
+                render_batch(&items[n_aug..], size, None)?,
+            ],
+            0,
+        );
         let tokens = tokenize(&tokenizer, &captions)?.narrow(1, 0, TRAIN_TOKENS);
         opt.set_lr(lr_at(recipe, budget.steps, step));
         let loss = contrastive_loss(&clip, &images, &tokens);

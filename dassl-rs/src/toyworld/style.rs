@@ -71,9 +71,9 @@ pub struct Look {
 }
 
 impl Look {
-    /// Random nuisances in `domain`: a quarter dark, a quarter bright, a third blurry.
+    /// Random nuisances in `domain`: a sixth dark, a sixth bright, a quarter blurry.
     pub fn random(domain: Domain, rng: &mut PyRandom) -> Look {
-        let lighting = match rng.randbelow(4) {
+        let lighting = match rng.randbelow(6) {
             0 => Lighting::Dark,
             1 => Lighting::Bright,
             _ => Lighting::Normal,
@@ -81,7 +81,7 @@ impl Look {
         Look {
             domain,
             lighting,
-            blurry: rng.randbelow(3) == 0,
+            blurry: rng.randbelow(4) == 0,
         }
     }
 
@@ -93,7 +93,8 @@ impl Look {
                 p.0 = p.0.map(|v| (f64::from(v) * 0.4).round() as u8);
             }),
             Lighting::Bright => img.pixels_mut().for_each(|p| {
-                p.0 = p.0.map(|v| (f64::from(v) + (255.0 - f64::from(v)) * 0.55).round() as u8);
+                p.0 =
+                    p.0.map(|v| (f64::from(v) + (255.0 - f64::from(v)) * 0.55).round() as u8);
             }),
         }
         if self.blurry {

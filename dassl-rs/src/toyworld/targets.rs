@@ -195,7 +195,10 @@ pub fn machine() -> String {
 pub fn markdown(s: &DemoSummary, timing: &Timing, machine: &str, date: &str) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# Demo results (configs/demo.yaml)\n");
-    let _ = writeln!(o, "Written by `dassl run --sweep configs/demo.yaml` on {date}.");
+    let _ = writeln!(
+        o,
+        "Written by `dassl run --sweep configs/demo.yaml` on {date}."
+    );
     let _ = writeln!(o, "Machine: {machine}.");
     match timing.pretrain_seconds {
         Some(p) => {
@@ -247,14 +250,20 @@ pub fn markdown(s: &DemoSummary, timing: &Timing, machine: &str, date: &str) -> 
         }
     }
     if !s.base2new.is_empty() {
-        let _ = writeln!(o, "\n| base-to-new (16 shots) | base | new | H |\n|---|---:|---:|---:|");
+        let _ = writeln!(
+            o,
+            "\n| base-to-new (16 shots) | base | new | H |\n|---|---:|---:|---:|"
+        );
         for label in [B2N_ZERO_SHOT, B2N_COOP, B2N_COCOOP] {
             if let Some((b, n, h)) = s.base2new.get(label) {
                 let _ = writeln!(o, "| {label} | {b:.2} | {n:.2} | {h:.2} |");
             }
         }
     }
-    let _ = writeln!(o, "\n| claim (CoOp and CoCoOp papers) | measured | holds |\n|---|---|---|");
+    let _ = writeln!(
+        o,
+        "\n| claim (CoOp and CoCoOp papers) | measured | holds |\n|---|---|---|"
+    );
     for c in &s.claims {
         let verdict = match c.holds {
             Some(true) => "yes",
