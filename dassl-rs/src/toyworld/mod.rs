@@ -238,7 +238,8 @@ pub fn ensure_toy_world_with(
             report.final_loss,
             report.seconds
         ));
-        info
+        // As a later run reads it back (JSON floats do not always round-trip exactly).
+        serde_json::from_str(&text).unwrap_or(info)
     };
     if !datasets_ready(&data_root, &DEMO_DATASETS) {
         print(&format!(
