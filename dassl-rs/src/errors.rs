@@ -211,11 +211,15 @@ pub enum EngineError {
     #[error(transparent)]
     Optim(#[from] OptimError),
     #[error(transparent)]
+    FeatureCache(#[from] crate::features::CacheError),
+    #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
     #[error(transparent)]
     Clip(#[from] crate::clip::weights::ClipError),
     #[error(transparent)]
     Tokenize(#[from] crate::clip::tokenizer::TokenizeError),
+    #[error(transparent)]
+    TextEncode(#[from] crate::clip::model::TextEncodeError),
     /// Dassl's anomaly check: a NaN or infinite loss stops the run.
     #[error("Loss is infinite or NaN! (epoch {epoch}, batch {batch}){hint}")]
     NonFiniteLoss {
@@ -225,6 +229,16 @@ pub enum EngineError {
     },
     #[error("{path} holds no {key} tensor")]
     MissingTensor { path: PathBuf, key: String },
+    /// A stop request (Ctrl-C, Slurm's SIGTERM) ended training before batch `batch + 1` of
+    /// `epoch` (1-based); the rolling checkpoint of the epoch before is where it resumes.
+    #[error("stopped by {name} in epoch {epoch} (after {batch} of {num_batches} batches): run the same command again to resume from the end of epoch {}", epoch - 1)]
+    Stopped {
+        signal: i32,
+        name: &'static str,
+        epoch: usize,
+        batch: usize,
+        num_batches: usize,
+    },
     #[error("{path}: {key} has shape {got:?} but this model needs {want:?} ({hint})")]
     StateShape {
         path: PathBuf,
@@ -338,6 +352,17 @@ pub enum CheckpointError {
          scheduler state come from Python); load its weights with --model-dir/--load-epoch instead"
     )]
     NotResumable { path: PathBuf },
+    /// A checkpoint of another run identity (another config, weights or split): resuming
+    /// from it would report the old run's numbers under the new config.
+    #[error(
+        "{path} belongs to run identity {}, not this run's {expected}; it is never resumed (move it aside or choose another output folder)",
+        found.as_deref().unwrap_or("(none recorded)")
+    )]
+    OtherRun {
+        path: PathBuf,
+        found: Option<String>,
+        expected: String,
+    },
     #[error(transparent)]
     Optim(#[from] OptimError),
 }

@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod engine;
 pub mod errors;
 pub mod evaluation;
+pub mod features;
 pub mod fsutil;
 pub mod logging;
 pub mod optim;

@@ -1,7 +1,10 @@
 //! Dassl's `setup_logger`: everything a run prints goes to stdout and `log.txt`.
 //!
-//! An existing `log.txt` is kept (CoOp's parse_test_res.py reads the first run's log);
-//! later runs log to `log.txt-%Y-%m-%d-%H-%M-%S`, as Dassl does.
+//! `log.txt` is always the latest attempt's log, so a resumed run's `log.txt` ends as a
+//! complete Dassl log that CoOp's parse_test_res.py reads. An earlier attempt's log is
+//! kept beside it as `log.txt-%Y-%m-%d-%H-%M-%S` (the time it was last written). (Dassl
+//! keeps the first log and names later ones so, and parse_test_res.py then reads an
+//! interrupted attempt.)
 
 use std::fs::File;
 use std::io::Write;
@@ -26,10 +29,17 @@ pub fn quietly<T>(f: impl FnOnce() -> T) -> T {
 /// Opens the run's log file in `output_dir` and returns its path.
 pub fn setup_logger(output_dir: &Path) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(output_dir)?;
-    let mut path = output_dir.join("log.txt");
-    if path.exists() {
-        let stamp = chrono::Local::now().format("-%Y-%m-%d-%H-%M-%S");
-        path = output_dir.join(format!("log.txt{stamp}"));
+    let path = output_dir.join("log.txt");
+    if let Ok(meta) = path.metadata() {
+        let written: chrono::DateTime<chrono::Local> = meta.modified()?.into();
+        let stamp = written.format("-%Y-%m-%d-%H-%M-%S");
+        let mut earlier = output_dir.join(format!("log.txt{stamp}"));
+        let mut n = 2;
+        while earlier.exists() {
+            earlier = output_dir.join(format!("log.txt{stamp}-{n}"));
+            n += 1;
+        }
+        std::fs::rename(&path, &earlier)?;
     }
     let file = File::create(&path)?;
     *LOG_FILE.lock().unwrap_or_else(|e| e.into_inner()) = Some(file);

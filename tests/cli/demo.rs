@@ -74,11 +74,24 @@ fn a_reduced_demo_runs_end_to_end() {
         ])
         .current_dir(repo())
         .env("DASSL_TOYWORLD_CACHE", dir.path().join("cache"))
+        .env("DASSL_FEATURE_CACHE", dir.path().join("features"))
         .env_remove("DASSL_TOYWORLD_RECIPE")
         .env_remove("CUDA_VISIBLE_DEVICES")
         .output()
         .unwrap();
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    // Every run evaluates the same test split with the same frozen CLIP: the first run
+    // of each precision computes its image features, the others read them from the
+    // feature cache (and say so).
+    let logs: Vec<String> = walk(&out)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "log.txt"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    let said = |what: &str| logs.iter().filter(|l| l.contains(what)).count();
+    let test_split = "Image features of the ToyShapes test split";
+    assert!(said(&format!("{test_split}: computed and stored")) >= 1);
+    assert!(said(&format!("{test_split}: read from the feature cache")) >= 4);
     let text = stdout(&o);
     // Few-shot: 1 zero-shot + 2 CoOp + 2 linear-probe runs, then 1 CSC run; base-to-new:
     // zero-shot, CoOp and CoCoOp, each tested on base and new.

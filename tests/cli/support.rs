@@ -18,6 +18,8 @@ pub fn dassl_in(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .env_remove("CUDA_VISIBLE_DEVICES")
+        // Tests must not fill the user's feature cache.
+        .env("DASSL_FEATURE_CACHE", "off")
         .output()
         .expect("the dassl binary runs")
 }
@@ -131,4 +133,16 @@ pub fn fake_openai_weights(dir: &Path, name: &str) -> Vec<(String, PathBuf)> {
         ("DASSL_CLIP_CACHE".into(), cache),
         ("DASSL_HASH_CACHE".into(), hashes),
     ]
+}
+
+/// Writes a figure file a test measured (kills, lost runs, bad inputs) into the folder
+/// named by `DASSL_FIGURES_DIR`, so documents quote files, never hand-typed numbers.
+/// Without the variable nothing is written.
+pub fn write_figures(name: &str, text: &str) {
+    if let Some(dir) = std::env::var_os("DASSL_FIGURES_DIR") {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let header = "<!-- written by `DASSL_FIGURES_DIR=<this folder> cargo test --release --test cli`; do not edit -->\n";
+        std::fs::write(dir.join(name), format!("{header}{text}")).unwrap();
+    }
 }

@@ -69,7 +69,7 @@ fn small_sweep(dir: &Path) -> PathBuf {
 }
 
 /// `dassl args...` in `dir`, with the stand-in RN50 of `dir` as OpenAI's weights.
-fn cmd(dir: &Path, args: &[&str]) -> Command {
+pub(crate) fn cmd(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_dassl"));
     c.args(args)
         .current_dir(dir)
@@ -78,13 +78,13 @@ fn cmd(dir: &Path, args: &[&str]) -> Command {
     c
 }
 
-fn run_in(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn run_in(dir: &Path, args: &[&str]) -> Output {
     cmd(dir, args).output().expect("dassl runs")
 }
 
 /// Starts `dassl` in its own process group, so a test can signal the sweep, its wrappers
 /// and its runs together.
-fn spawn_group(dir: &Path, args: &[&str]) -> Child {
+pub(crate) fn spawn_group(dir: &Path, args: &[&str]) -> Child {
     cmd(dir, args)
         .process_group(0)
         .stdout(Stdio::null())
@@ -93,7 +93,7 @@ fn spawn_group(dir: &Path, args: &[&str]) -> Child {
         .unwrap()
 }
 
-fn kill(sig: &str, target: &str) {
+pub(crate) fn kill(sig: &str, target: &str) {
     Command::new("kill")
         .args([sig, "--", target])
         .status()
@@ -119,7 +119,7 @@ fn starts(d: &Path) -> usize {
 }
 
 /// Pids of the wrappers whose runs are running (from their state files).
-fn wrapper_pids(out: &Path) -> Vec<String> {
+pub(crate) fn wrapper_pids(out: &Path) -> Vec<String> {
     let mut pids = Vec::new();
     for e in std::fs::read_dir(out.join(".dassl/state"))
         .into_iter()
@@ -135,7 +135,7 @@ fn wrapper_pids(out: &Path) -> Vec<String> {
 }
 
 /// Whether process `pid` has ended (gone, or a zombie nobody reaped yet).
-fn ended(pid: &str) -> bool {
+pub(crate) fn ended(pid: &str) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
         Ok(stat) => stat
@@ -146,7 +146,7 @@ fn ended(pid: &str) -> bool {
 }
 
 /// Waits until `cond` holds (at most `secs` seconds).
-fn eventually(secs: u64, cond: impl Fn() -> bool) -> bool {
+pub(crate) fn eventually(secs: u64, cond: impl Fn() -> bool) -> bool {
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs(secs) {
         if cond() {
@@ -201,7 +201,13 @@ fn dry_run_lists_the_runs_and_writes_nothing() {
 /// submitting any job, listing every problem (each once, with the runs it affects).
 #[test]
 fn a_sweep_over_missing_data_exits_2_before_launching_anything() {
-    for executor in ["local", "slurm"] {
+    for (executor, trainers) in [
+        ("local", &["--trainer", "CoOp"][..]),
+        ("slurm", &["--trainer", "CoOp"]),
+        // As the issue types it: every trainer of the file.
+        ("local", &[]),
+        ("slurm", &[]),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let calls = dir.path().join("calls");
         let sbatch = dir.path().join("sbatch");
@@ -214,10 +220,9 @@ fn a_sweep_over_missing_data_exits_2_before_launching_anything() {
         let prog = stand_in(dir.path(), "");
         let out = dir.path().join("out");
         let o = Command::new(env!("CARGO_BIN_EXE_dassl"))
+            .arg("run")
+            .args(trainers)
             .args([
-                "run",
-                "--trainer",
-                "CoOp",
                 "--sweep",
                 "configs/fewshot.yaml",
                 "--root",
@@ -237,7 +242,11 @@ fn a_sweep_over_missing_data_exits_2_before_launching_anything() {
             .unwrap();
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{executor}: {err}");
-        assert!(err.contains("165 of 165 runs cannot start"), "{err}");
+        let planned = if trainers.is_empty() { 341 } else { 165 };
+        assert!(
+            err.contains(&format!("{planned} of {planned} runs cannot start")),
+            "{err}"
+        );
         assert!(
             err.contains("dataset folder /nonexistent/caltech-101 not found")
                 && err.contains("dataset folder /nonexistent/imagenet not found")
@@ -784,5 +793,73 @@ fn slurm_job_arrays_run_the_sweep_and_the_report_job() {
     assert!(
         again.contains("all 8 runs are complete; nothing submitted"),
         "{again}"
+    );
+}
+
+/// Done-when (a) of issue 10: a finished toy sweep run again with another OPTIM.LR trains
+/// every run again (no run may resume from the old config's checkpoint) and reports the
+/// new numbers.
+#[test]
+fn changing_the_lr_of_a_finished_sweep_retrains_every_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = crate::support::tiny_clip(dir.path());
+    let root = crate::support::toy_data(dir.path());
+    let r = repo();
+    let spec = dir.path().join("toy.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name: toy\nroot: {}\ndatasets:\n  - {{key: toy_shapes, name: ToyShapes}}\nshots: [2]\nseeds: [1, 2]\nconfig: rn50\nconfig_dir: CoOp\ntrainer_config_dir: {}/configs/trainers\nopts:\n  MODEL.BACKBONE.NAME: {}\n  INPUT.SIZE: (32, 32)\n  INPUT.TRANSFORMS: \"['normalize']\"\n  OPTIM.MAX_EPOCH: 2\n  DATALOADER.TRAIN_X.BATCH_SIZE: 4\ntrainers: {{CoOp: }}\n",
+            root.display(),
+            r.display(),
+            clip.display()
+        ),
+    )
+    .unwrap();
+    let run = |lr: &str| {
+        ok(&run_in(
+            dir.path(),
+            &[
+                "run",
+                "--sweep",
+                spec.to_str().unwrap(),
+                "--output",
+                "out",
+                "--no-progress",
+                "OPTIM.LR",
+                lr,
+            ],
+        ))
+    };
+    let results = || -> Vec<serde_json::Value> {
+        (1..=2)
+            .map(|s| {
+                let p = dir.path().join(format!(
+                    "out/toy_shapes/CoOp/rn50_2shots/nctx16_cscFalse_ctpend/seed{s}/result.json"
+                ));
+                serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+            })
+            .collect()
+    };
+    run("0.002");
+    let first = results();
+    assert!(first.iter().all(|r| r["epochs"] == 2), "{first:?}");
+    let report = run("0.5");
+    let second = results();
+    for (a, b) in first.iter().zip(&second) {
+        assert_ne!(a["config_hash"], b["config_hash"], "a new identity");
+        assert_eq!(
+            b["epochs"], 2,
+            "trained again from scratch, not resumed: {b}"
+        );
+    }
+    let mean =
+        (second[0]["accuracy"].as_f64().unwrap() + second[1]["accuracy"].as_f64().unwrap()) / 2.0;
+    assert!(
+        report.contains(&format!(
+            "| CoOp_end | {} | ToyShapes | 2 | {mean:.2} ±",
+            clip.display()
+        )),
+        "the report shows the new numbers:\n{report}"
     );
 }

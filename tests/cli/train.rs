@@ -18,7 +18,7 @@ fn unknown_trainer_exits_2_with_dassls_did_you_mean() {
 }
 
 #[test]
-fn a_run_logs_args_and_config_and_keeps_earlier_logs() {
+fn a_run_logs_args_and_config_and_keeps_earlier_logs_beside_it() {
     let dir = tempfile::tempdir().unwrap();
     let clip = crate::support::tiny_clip(dir.path());
     let root = crate::support::toy_data(dir.path());
@@ -58,15 +58,19 @@ fn a_run_logs_args_and_config_and_keeps_earlier_logs() {
     assert_eq!(v["TRAINER"]["COOP"]["N_CTX"], serde_yaml::Value::from(8));
     assert_eq!(v["SEED"], serde_yaml::Value::from(1));
     assert!(stdout(&o).contains("Setting fixed seed: 1"));
-    // A second run into the same folder keeps the first log, as Dassl does.
+    // A second run into the same folder logs to log.txt (parse_test_res.py reads the
+    // latest attempt) and keeps the first log beside it as log.txt-<time>.
     dassl_in(dir.path(), &args);
     let logs: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("log.txt"))
+        .filter(|n| n.starts_with("log.txt-"))
         .collect();
-    assert_eq!(logs.len(), 2, "{logs:?}");
-    assert_eq!(std::fs::read_to_string(out.join("log.txt")).unwrap(), log);
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!(std::fs::read_to_string(out.join(&logs[0])).unwrap(), log);
+    assert!(std::fs::read_to_string(out.join("log.txt"))
+        .unwrap()
+        .contains("** Arguments **"));
 }
 
 #[test]

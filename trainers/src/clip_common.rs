@@ -1,9 +1,12 @@
 //! What the CLIP trainers share: loading CLIP as CoOp's `load_clip_to_cpu` does, and
 //! choosing the precision for the device.
 
+use std::path::{Path, PathBuf};
+
 use dassl_rs::clip::model::{Clip, Precision};
 use dassl_rs::config::Config;
 use dassl_rs::errors::{ConfigError, EngineError};
+use dassl_rs::features::EncoderIdentity;
 use dassl_rs::log_println;
 use tch::{nn::VarStore, Device};
 
@@ -25,12 +28,12 @@ pub fn precision_for(prec: &str) -> Result<Precision, EngineError> {
 }
 
 /// Loads `MODEL.BACKBONE.NAME` (an OpenAI name from the CLIP cache, or a weights file) and
-/// checks that its input resolution is the configured INPUT.SIZE.
+/// checks that its input resolution is the configured INPUT.SIZE; also returns the file.
 pub fn load_clip(
     cfg: &Config,
     device: Device,
     precision: Precision,
-) -> Result<(VarStore, Clip), EngineError> {
+) -> Result<(VarStore, Clip, PathBuf), EngineError> {
     let name = cfg.str("MODEL.BACKBONE.NAME")?;
     log_println!("Loading CLIP (backbone: {name})");
     let path = dassl_rs::clip::resolve_weights(name)?;
@@ -44,10 +47,20 @@ pub fn load_clip(
             res,
         });
     }
-    Ok((vs, clip))
+    Ok((vs, clip, path))
 }
 
 /// L2-normalises rows as `x / x.norm(dim=-1, keepdim=True)`.
 pub fn normalize_rows(x: &tch::Tensor) -> tch::Tensor {
     x / x.linalg_norm(2.0, [-1i64].as_slice(), true, None::<tch::Kind>)
+}
+
+/// What a frozen CLIP's image features depend on besides the images: the weights file
+/// it was loaded from, its precision and the device (the feature cache's key).
+pub fn encoder_identity(clip: &Clip, weights: &Path, device: Device) -> EncoderIdentity {
+    EncoderIdentity {
+        weights: weights.to_path_buf(),
+        precision: format!("{:?}", clip.precision()),
+        device,
+    }
 }

@@ -7,7 +7,7 @@
 use std::ops::Deref;
 use std::path::Path;
 
-use dassl_rs::clip::model::Clip;
+use dassl_rs::clip::model::{Clip, TextEncodeError};
 use dassl_rs::config::{Config, ConfigBuilder};
 use dassl_rs::data::manager::DataManager;
 use dassl_rs::engine::registered::NamedState;
@@ -58,7 +58,7 @@ fn build_learner(cfg: &Config) -> Result<(DataManager, CocoopLearner, Device), E
 }
 
 /// The model part of `build_model`, given the class names (tests need no dataset).
-fn new_learner(
+pub(crate) fn new_learner(
     cfg: &Config,
     classnames: &[String],
     device: Device,
@@ -190,10 +190,17 @@ impl PromptLearner {
         ]
     }
 
-    /// Instance-conditioned prompts `[B, n_cls, 77, D]` from normalised image features `[B, vis_dim]`.
-    pub fn forward(&self, im_features: &Tensor) -> Tensor {
+    /// The context shifted by each image's meta-net bias, `[B, n_ctx, D]`, from normalised
+    /// image features `[B, vis_dim]`.
+    pub fn ctx_shifted(&self, im_features: &Tensor) -> Tensor {
         let bias = self.meta_net.forward(im_features).unsqueeze(1); // [B, 1, D]
-        let ctx_shifted = self.ctx.unsqueeze(0) + bias; // [B, n_ctx, D]
+        self.ctx.unsqueeze(0) + bias
+    }
+
+    /// Instance-conditioned prompts `[B, n_cls, 77, D]` from normalised image features
+    /// `[B, vis_dim]` (CoCoOp's `forward`; the logits use [`PromptLearner::text_features`]).
+    pub fn forward(&self, im_features: &Tensor) -> Tensor {
+        let ctx_shifted = self.ctx_shifted(im_features);
         let prompts: Vec<Tensor> = (0..ctx_shifted.size()[0])
             .map(|i| {
                 self.tokens
@@ -201,6 +208,31 @@ impl PromptLearner {
             })
             .collect();
         Tensor::stack(&prompts, 0)
+    }
+
+    /// Text features `[B, n_cls, embed_dim]` of every image's class prompts. In fp32 each
+    /// image's SOS and shifted context are encoded once and shared by its classes'
+    /// prompts, which stop at the last EOT; else ([`Clip::text_fast_paths`]) each image's
+    /// prompts are encoded whole, as CoCoOp's loop does.
+    pub fn text_features(
+        &self,
+        clip: &Clip,
+        im_features: &Tensor,
+    ) -> Result<Tensor, TextEncodeError> {
+        if !clip.text_fast_paths() {
+            let prompts = self.forward(im_features);
+            let rows: Vec<Tensor> = (0..prompts.size()[0])
+                .map(|i| clip.encode_prompts(&prompts.get(i), &self.eot))
+                .collect();
+            return Ok(Tensor::stack(&rows, 0));
+        }
+        let ctx_shifted = self.ctx_shifted(im_features);
+        let b = ctx_shifted.size()[0];
+        let sos = self.token_prefix.narrow(0, 0, 1);
+        let sos = sos.expand([b, 1, sos.size()[2]], false);
+        let prefix = Tensor::cat(&[sos, ctx_shifted], 1);
+        let text = clip.encode_text_shared_prefix(&prefix, &self.token_suffix, &self.eot)?;
+        Ok(text.view([b, self.n_cls, -1]))
     }
 }
 
@@ -260,24 +292,36 @@ impl PromptModel for PromptLearner {
             .collect()
     }
 
-    /// CoCoOp's `CustomCLIP.forward` in eval mode: logits `[B, n_cls]`, one text-encoder
-    /// pass per image.
+    /// `CustomCLIP.forward`: the image encoder, then [`PromptModel::logits_from_features`].
     fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor {
-        let image_features = normalize_rows(&clip.encode_image(&images.to_kind(clip.dtype())));
-        let prompts = self.forward(&image_features);
+        self.logits_from_features(clip, &clip.encode_image(images), None)
+            .expect("CoCoOp's prompts are built to fit the text encoder")
+    }
+
+    /// CoCoOp's text features depend on the image: nothing to compute once.
+    fn image_free_text_features(&self, _: &Clip) -> Result<Option<Tensor>, EngineError> {
+        Ok(None)
+    }
+
+    /// CoCoOp's `CustomCLIP.forward`: logits `[B, n_cls]`, image `i` against the class
+    /// prompts conditioned on it (one row at a time, as CoCoOp's loop computes them).
+    fn logits_from_features(
+        &self,
+        clip: &Clip,
+        image_features: &Tensor,
+        _: Option<&Tensor>,
+    ) -> Result<Tensor, EngineError> {
+        let image_features = normalize_rows(image_features);
+        let text = self.text_features(clip, &image_features)?;
         let scale = clip.logit_scale().exp();
-        let rows: Vec<Tensor> = (0..prompts.size()[0])
+        let rows: Vec<Tensor> = (0..text.size()[0])
             .map(|i| {
-                let text_features =
-                    normalize_rows(&clip.encode_text_from_embeddings(
-                        &prompts.get(i),
-                        &self.tokens.tokenized_prompts,
-                    ));
+                let text_features = normalize_rows(&text.get(i));
                 let imf_i = image_features.get(i);
                 (&scale * &imf_i).matmul(&text_features.to_kind(imf_i.kind()).tr())
             })
             .collect();
-        Tensor::stack(&rows, 0)
+        Ok(Tensor::stack(&rows, 0))
     }
 
     fn after_freeze(&self) {
@@ -450,13 +494,64 @@ mod tests {
         assert!(one.get(0).allclose(&logits.get(0), 1e-4, 1e-5, false));
     }
 
+    /// The shared-prefix path (each image's SOS and shifted context encoded once for all
+    /// its classes, prompts stopping at the last EOT) against CoCoOp's per-image prompts
+    /// through OpenAI's full-length computation: logits within 1e-4 at logit scale 100,
+    /// gradients to ctx within 1e-5 relative.
+    #[test]
+    fn shared_prefix_text_features_match_the_per_image_prompts() {
+        let s = setup(&[]);
+        let learner = make_learner(&s.cfg).unwrap();
+        let (pl, clip) = (&learner.pl, &learner.clip);
+        tch::manual_seed(5);
+        let imf = normalize_rows(&Tensor::randn([3, 32], (Kind::Float, Device::Cpu)));
+        let run = |fast: bool| {
+            let mut grad = pl.ctx.grad();
+            if grad.defined() {
+                let _ = grad.zero_();
+            }
+            let text = if fast {
+                pl.text_features(clip, &imf).unwrap()
+            } else {
+                let prompts = pl.forward(&imf);
+                let rows: Vec<Tensor> = (0..3)
+                    .map(|i| {
+                        clip.encode_prompts_over(
+                            &prompts.get(i),
+                            &pl.eot,
+                            dassl_rs::clip::model::TextSpan::Full,
+                        )
+                    })
+                    .collect();
+                Tensor::stack(&rows, 0)
+            };
+            let text = normalize_rows(&text);
+            let logits = imf
+                .unsqueeze(1)
+                .matmul(&text.transpose(1, 2))
+                .squeeze_dim(1)
+                * 100.0;
+            logits
+                .cross_entropy_for_logits(&Tensor::from_slice(&[0i64, 2, 1]))
+                .backward();
+            (logits.detach(), pl.ctx.grad().copy())
+        };
+        let (fast, full) = (run(true), run(false));
+        let dl = (&fast.0 - &full.0).abs().max().double_value(&[]);
+        let dg = (&fast.1 - &full.1).abs().max().double_value(&[])
+            / full.1.abs().max().double_value(&[]);
+        assert!(dl < 1e-4 && dg < 1e-5, "logits {dl:.2e}, ctx grad {dg:.2e}");
+    }
+
     #[test]
     fn save_load_round_trip_drops_token_buffers() {
         let s = setup(&[]);
         let mut learner = make_learner(&s.cfg).unwrap();
         train_epoch(&mut learner);
         let out = s.cfg.str("OUTPUT_DIR").unwrap().to_string();
-        learner.save(Path::new(&out), 0, None, false).unwrap();
+        learner
+            .save(Path::new(&out), 0, None, false, Default::default())
+            .unwrap();
         let saved = learner.pl.state_dict();
         let mut fresh = make_learner(&s.cfg).unwrap();
         fresh.load(Path::new(&out), Some(1)).unwrap();

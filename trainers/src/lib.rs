@@ -1,6 +1,8 @@
 //! Trainer plugins. Each file registers one or more trainers with their config
 //! extension; adding a trainer is a new file plus one `mod` line here.
 
+#[doc(hidden)]
+pub mod bench;
 mod clip_common;
 mod cocoop;
 mod coop;

@@ -15,7 +15,7 @@
 //! stopping rules and memory as SciPy's L-BFGS-B, but a different line search, so runs that
 //! stop on `max_iter` before converging, e.g. huge C on separable data, stop elsewhere).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use dassl_rs::clip::model::{Clip, Precision};
 use dassl_rs::config::{Config, ConfigBuilder};
@@ -25,10 +25,11 @@ use dassl_rs::engine::trainer_x::{select_device, Engine, Learner, Step};
 use dassl_rs::engine::Trainer;
 use dassl_rs::engine::{SweepTraits, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
+use dassl_rs::features::{loader_features, EncoderIdentity, FeatureCache, FrozenEncoder};
 use dassl_rs::log_println;
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
-use crate::clip_common::load_clip;
+use crate::clip_common::{encoder_identity, load_clip};
 
 inventory::submit! {
     TrainerEntry { name: "LinearProbeCLIP", extend_cfg, check_cfg, build, sweep: SWEEP }
@@ -568,27 +569,55 @@ struct Features {
     y: Vec<i64>,
 }
 
-/// Runs CLIP's image encoder over a loader (feat_extractor.py's loop).
-fn extract(clip: &Clip, loader: &DataLoader, device: Device) -> Result<Features, EngineError> {
-    let mut parts = Vec::with_capacity(loader.len());
-    let mut y = Vec::with_capacity(loader.num_samples());
-    for batch in loader.epoch(0) {
-        let batch = batch?;
-        let f = tch::no_grad(|| clip.encode_image(&batch.images.to_device(device)));
-        parts.push(f.to_kind(Kind::Double).to_device(Device::Cpu));
-        y.extend(Vec::<i64>::try_from(&batch.labels)?);
-    }
+/// Runs CLIP's image encoder over a loader (feat_extractor.py's loop), or reads its
+/// features from the feature cache: every split goes through the deterministic test
+/// transform, so the train split's features are cacheable too.
+fn extract(
+    learner: &LinearProbeLearner,
+    cache: Option<&FeatureCache>,
+    loader: &DataLoader,
+    what: &str,
+) -> Result<Features, EngineError> {
+    let encode = |images: &Tensor| learner.encode_images(images);
+    let x = loader_features(cache, &learner.identity(), loader, what, &encode)?;
     Ok(Features {
-        x: Tensor::cat(&parts, 0),
-        y,
+        x: x.to_kind(Kind::Double),
+        y: loader.data().iter().map(|d| d.label as i64).collect(),
     })
 }
 
 struct LinearProbeLearner {
     clip: Clip,
     _vs: VarStore,
+    /// The weights file (it keys the feature cache).
+    weights: PathBuf,
+    device: Device,
     probe: Option<LogisticRegression>,
     num_classes: usize,
+}
+
+impl LinearProbeLearner {
+    fn probe(&self) -> Result<&LogisticRegression, EngineError> {
+        self.probe.as_ref().ok_or_else(|| {
+            EngineError::Invalid(
+                "LinearProbeCLIP saves no model: run training (it fits and tests in one go)".into(),
+            )
+        })
+    }
+}
+
+impl FrozenEncoder for LinearProbeLearner {
+    fn identity(&self) -> EncoderIdentity {
+        encoder_identity(&self.clip, &self.weights, self.device)
+    }
+
+    fn encode_images(&self, images: &Tensor) -> Tensor {
+        self.clip.encode_image(images)
+    }
+
+    fn logits_from_features(&mut self, features: &Tensor) -> Result<Tensor, EngineError> {
+        Ok(self.probe()?.logits(features, self.num_classes))
+    }
 }
 
 impl Learner for LinearProbeLearner {
@@ -603,12 +632,12 @@ impl Learner for LinearProbeLearner {
     }
 
     fn inference(&mut self, images: &Tensor) -> Result<Tensor, EngineError> {
-        let probe = self.probe.as_ref().ok_or_else(|| {
-            EngineError::Invalid(
-                "LinearProbeCLIP saves no model: run training (it fits and tests in one go)".into(),
-            )
-        })?;
-        Ok(probe.logits(&self.clip.encode_image(images), self.num_classes))
+        let features = self.encode_images(images);
+        self.logits_from_features(&features)
+    }
+
+    fn frozen_encoder(&mut self) -> Option<&mut dyn FrozenEncoder> {
+        Some(self)
     }
 
     fn current_lr(&self) -> f64 {
@@ -623,6 +652,8 @@ struct LinearProbeTrainer {
     opts: LbfgsOptions,
     batch_size: usize,
     num_workers: usize,
+    /// DATASET.NAME, for the log.
+    dataset_name: String,
 }
 
 impl LinearProbeTrainer {
@@ -651,11 +682,13 @@ impl LinearProbeTrainer {
         } else {
             Precision::Fp16
         };
-        let (mut vs, clip) = load_clip(cfg, device, precision)?;
+        let (mut vs, clip, weights) = load_clip(cfg, device, precision)?;
         vs.freeze();
         let learner = LinearProbeLearner {
             clip,
             _vs: vs,
+            weights,
+            device,
             probe: None,
             num_classes: dm.num_classes(),
         };
@@ -669,14 +702,16 @@ impl LinearProbeTrainer {
             },
             batch_size,
             num_workers,
+            dataset_name: cfg.str("DATASET.NAME")?.to_string(),
         })
     }
 
     /// Extracts the three splits, searches C and installs the chosen model.
     fn fit(&mut self) -> Result<SearchTrace, EngineError> {
-        let device = self.engine.device();
         let dm = &self.engine.dm;
-        let clip = &self.engine.learner.clip;
+        let learner = &self.engine.learner;
+        let cache = self.engine.feature_cache();
+        let name = &self.dataset_name;
         // feat_extractor.py: the test transform for the train split too, sequential order.
         let mut options = LoaderOptions::new(Sampler::Sequential, self.batch_size, false);
         options.num_workers = self.num_workers;
@@ -685,9 +720,16 @@ impl LinearProbeTrainer {
             dm.test_loader().transform().clone(),
             options,
         )?;
-        let train = extract(clip, &train_loader, device)?;
-        let val = extract(clip, dm.val_loader().expect("checked in new"), device)?;
-        let test = extract(clip, dm.test_loader(), device)?;
+        let split = |s: &str| format!("the {name} {s} split");
+        let train_what = format!("{} (test transform)", split("train_x"));
+        let train = extract(learner, cache, &train_loader, &train_what)?;
+        let val = extract(
+            learner,
+            cache,
+            dm.val_loader().expect("checked in new"),
+            &split("val"),
+        )?;
+        let test = extract(learner, cache, dm.test_loader(), &split("test"))?;
         log_println!(
             "Extracted image features (not L2-normalised, as lpclip): train {}, val {}, test {}, dim {}",
             train.y.len(),

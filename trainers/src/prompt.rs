@@ -4,9 +4,9 @@
 //! training step and the registered model for checkpoints. A method supplies only its
 //! [`PromptModel`]: its trainable tensors, their state and its logits.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use dassl_rs::clip::model::{Clip, Precision};
+use dassl_rs::clip::model::{Clip, EotPositions, Precision, TextEncodeError};
 use dassl_rs::clip::tokenizer::ClipTokenizer;
 use dassl_rs::config::Config;
 use dassl_rs::data::loader::Batch;
@@ -15,13 +15,14 @@ use dassl_rs::engine::registered::{
 };
 use dassl_rs::engine::trainer_x::{Learner, Step};
 use dassl_rs::errors::{ConfigError, EngineError};
+use dassl_rs::features::{EncoderIdentity, FrozenEncoder};
 use dassl_rs::log_println;
 use dassl_rs::optim::optimizer::Optimizer;
 use dassl_rs::optim::scaler::DynamicLossScaler;
 use dassl_rs::optim::scheduler::LrScheduler;
 use tch::{nn::VarStore, Device, Tensor};
 
-use crate::clip_common::{load_clip, precision_for};
+use crate::clip_common::{encoder_identity, load_clip, precision_for};
 
 /// CLIP's text context length (every OpenAI model, and `clip.tokenize`'s default).
 pub const CONTEXT_LENGTH: i64 = 77;
@@ -92,7 +93,8 @@ pub struct PromptTokens {
     pub token_prefix: Tensor,
     /// Class name, ".", EOS and padding embeddings, `[n_cls, 77 - 1 - n_ctx, D]`.
     pub token_suffix: Tensor,
-    pub tokenized_prompts: Tensor,
+    /// Where each class prompt's EOT is (CoOp's `tokenized_prompts.argmax(-1)`), read once.
+    pub eot: EotPositions,
     pub n_cls: i64,
     pub n_ctx: i64,
     /// Token count of each class name (for middle/front placement).
@@ -153,13 +155,14 @@ impl PromptTokens {
         let tokenized_prompts = Tensor::from_slice(&rows.concat())
             .view([n_cls, -1])
             .to_device(device);
+        let eot = EotPositions::of(&tokenized_prompts);
         let embedding = embed(rows);
         let tokens = PromptTokens {
             token_prefix: embedding.narrow(1, 0, 1).copy(),
             token_suffix: embedding
                 .narrow(1, 1 + n_ctx, CONTEXT_LENGTH - 1 - n_ctx)
                 .copy(),
-            tokenized_prompts,
+            eot,
             n_cls,
             n_ctx,
             name_lens,
@@ -197,6 +200,50 @@ impl PromptTokens {
             })
             .collect();
         Tensor::cat(&rows, 0)
+    }
+
+    /// Class text features `[n_cls, embed_dim]` (not normalised) of the prompts around
+    /// `ctx`, as CoOp's `TextEncoder` computes them, through the text encoder's fast paths:
+    /// with a generic context the positions before the class name (SOS and the context, or
+    /// its first half in the middle position) are the same for every class and encoded
+    /// once; every prompt stops at the last EOT. Both only in fp32 ([`Clip::text_fast_paths`]).
+    pub fn text_features(
+        &self,
+        clip: &Clip,
+        ctx: &Tensor,
+        position: ClassTokenPosition,
+    ) -> Result<Tensor, TextEncodeError> {
+        let shared = match position {
+            _ if ctx.dim() != 2 || !clip.text_fast_paths() => 0,
+            ClassTokenPosition::End => 1 + self.n_ctx,
+            ClassTokenPosition::Middle => 1 + self.n_ctx / 2,
+            ClassTokenPosition::Front => 0,
+        };
+        if shared < 2 {
+            return Ok(clip.encode_prompts(&self.assemble(ctx, position), &self.eot));
+        }
+        let sos = self.token_prefix.narrow(0, 0, 1);
+        if position == ClassTokenPosition::End {
+            let prefix = Tensor::cat(&[&sos, &ctx.unsqueeze(0)], 1);
+            return clip.encode_text_shared_prefix(&prefix, &self.token_suffix, &self.eot);
+        }
+        let prompts = self.assemble(ctx, position);
+        let prefix = prompts.narrow(0, 0, 1).narrow(1, 0, shared);
+        let suffixes = prompts.narrow(1, shared, CONTEXT_LENGTH - shared);
+        clip.encode_text_shared_prefix(&prefix, &suffixes, &self.eot)
+    }
+
+    /// The same features by OpenAI's full-length computation: the reference the fast
+    /// paths are tested against.
+    #[cfg(test)]
+    pub fn reference_text_features(
+        &self,
+        clip: &Clip,
+        ctx: &Tensor,
+        position: ClassTokenPosition,
+    ) -> Tensor {
+        let prompts = self.assemble(ctx, position);
+        clip.encode_prompts_over(&prompts, &self.eot, dassl_rs::clip::model::TextSpan::Full)
     }
 
     /// The two buffers as `state_dict` entries.
@@ -245,6 +292,26 @@ pub trait PromptModel: NamedState {
     fn parameters(&self) -> Vec<Tensor>;
     /// `CustomCLIP.forward`: logits `[B, n_cls]` for images on the device.
     fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor;
+    /// Whether [`PromptModel::logits`] sees the images only through CLIP's frozen image
+    /// encoder, as [`PromptModel::logits_from_features`] of its output: evaluations then
+    /// take the image features from the feature cache (docs/SPEED.md). Default: no.
+    const SPLITS_AT_IMAGE_FEATURES: bool = false;
+    /// Class text features `[n_cls, embed_dim]` when they do not depend on the image
+    /// (CoOp's), computed once per evaluation; `None` (the default) when they do.
+    fn image_free_text_features(&self, _clip: &Clip) -> Result<Option<Tensor>, EngineError> {
+        Ok(None)
+    }
+    /// `logits` from the image encoder's output `[B, embed_dim]` (not normalised); `text`
+    /// holds the image-free text features when an evaluation computed them already. Only
+    /// called when [`PromptModel::SPLITS_AT_IMAGE_FEATURES`].
+    fn logits_from_features(
+        &self,
+        _clip: &Clip,
+        _image_features: &Tensor,
+        _text: Option<&Tensor>,
+    ) -> Result<Tensor, EngineError> {
+        unreachable!("called only when SPLITS_AT_IMAGE_FEATURES")
+    }
     /// Logged once CLIP is frozen (CoCoOp names the parameters to be updated).
     fn after_freeze(&self) {}
 }
@@ -253,6 +320,10 @@ pub trait PromptModel: NamedState {
 /// optimizer, scheduler and loss scaler registered with it.
 pub struct CustomClip<M> {
     pub clip: Clip,
+    /// The weights file CLIP was loaded from (it keys the feature cache).
+    pub weights: PathBuf,
+    /// The text features of the evaluation under way ([`Learner::begin_eval`]).
+    eval_text: Option<Tensor>,
     /// CLIP's variables, frozen (kept for inspection; the model holds its own handles).
     #[cfg_attr(not(test), allow(dead_code))]
     pub vs: VarStore,
@@ -286,7 +357,7 @@ impl<M: PromptModel> CustomClip<M> {
         make: impl FnOnce(&Clip) -> Result<M, EngineError>,
     ) -> Result<Self, EngineError> {
         let precision = precision_for(cfg.str(&format!("{section}.PREC"))?)?;
-        let (mut vs, clip) = load_clip(cfg, device, precision)?;
+        let (mut vs, clip, weights) = load_clip(cfg, device, precision)?;
         log_println!("Building custom CLIP");
         let mut pl = make(&clip)?;
         let init_weights = cfg.str("MODEL.INIT_WEIGHTS")?;
@@ -309,6 +380,8 @@ impl<M: PromptModel> CustomClip<M> {
         };
         Ok(CustomClip {
             clip,
+            weights,
+            eval_text: None,
             vs,
             pl,
             optim,
@@ -322,6 +395,21 @@ impl<M: PromptModel> CustomClip<M> {
 
     fn logits(&self, images: &Tensor) -> Tensor {
         self.pl.logits(&self.clip, images)
+    }
+}
+
+impl<M: PromptModel> FrozenEncoder for CustomClip<M> {
+    fn identity(&self) -> EncoderIdentity {
+        encoder_identity(&self.clip, &self.weights, self.device)
+    }
+
+    fn encode_images(&self, images: &Tensor) -> Tensor {
+        self.clip.encode_image(images)
+    }
+
+    fn logits_from_features(&mut self, features: &Tensor) -> Result<Tensor, EngineError> {
+        self.pl
+            .logits_from_features(&self.clip, features, self.eval_text.as_ref())
     }
 }
 
@@ -363,7 +451,29 @@ impl<M: PromptModel> Learner for CustomClip<M> {
     }
 
     fn inference(&mut self, images: &Tensor) -> Result<Tensor, EngineError> {
-        Ok(self.logits(images))
+        if !M::SPLITS_AT_IMAGE_FEATURES {
+            return Ok(self.logits(images));
+        }
+        let features = self.clip.encode_image(images);
+        self.pl
+            .logits_from_features(&self.clip, &features, self.eval_text.as_ref())
+    }
+
+    fn begin_eval(&mut self) -> Result<(), EngineError> {
+        self.eval_text = tch::no_grad(|| self.pl.image_free_text_features(&self.clip))?;
+        Ok(())
+    }
+
+    fn end_eval(&mut self) {
+        self.eval_text = None;
+    }
+
+    fn frozen_encoder(&mut self) -> Option<&mut dyn FrozenEncoder> {
+        if M::SPLITS_AT_IMAGE_FEATURES {
+            Some(self)
+        } else {
+            None
+        }
     }
 
     fn current_lr(&self) -> f64 {

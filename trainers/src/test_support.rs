@@ -41,10 +41,13 @@ pub fn toy_data(dir: &Path) -> PathBuf {
     data
 }
 
-/// `setup_cfg` over `KEY VALUE` opts.
+/// `setup_cfg` over `KEY VALUE` opts, with the feature cache off unless the opts turn it
+/// on (tests must not fill the user's cache folder).
 pub fn cfg_from<S: AsRef<str>>(opts: &[S]) -> Config {
+    let mut all = vec!["TEST.FEATURE_CACHE".to_string(), "off".to_string()];
+    all.extend(opts.iter().map(|s| s.as_ref().to_string()));
     setup_cfg(&CfgSources {
-        opts: opts.iter().map(|s| s.as_ref().to_string()).collect(),
+        opts: all,
         ..Default::default()
     })
     .unwrap()

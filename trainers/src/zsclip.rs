@@ -1,7 +1,7 @@
 //! Zero-shot CLIP: a hand-written prompt per class (ZeroshotCLIP) or the average of an
 //! ensemble of templates (ZeroshotCLIP2); nothing is trained.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use dassl_rs::clip::model::Clip;
 use dassl_rs::clip::tokenizer::ClipTokenizer;
@@ -12,10 +12,11 @@ use dassl_rs::engine::trainer_x::{select_device, Engine, Learner, Step};
 use dassl_rs::engine::Trainer;
 use dassl_rs::engine::{SweepTraits, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
+use dassl_rs::features::{EncoderIdentity, FrozenEncoder};
 use dassl_rs::log_println;
 use tch::{nn::VarStore, Device, Tensor};
 
-use crate::clip_common::{load_clip, normalize_rows, precision_for};
+use crate::clip_common::{encoder_identity, load_clip, normalize_rows, precision_for};
 
 inventory::submit! {
     TrainerEntry { name: "ZeroshotCLIP", extend_cfg: no_keys, check_cfg: no_check, build: build_single, sweep: SWEEP }
@@ -103,11 +104,13 @@ fn build(cfg: &Config, templates: Vec<&str>) -> Result<Box<dyn Trainer>, EngineE
     let dm = DataManager::new(cfg)?;
     // load_clip_to_cpu builds CLIP in fp16 whatever TRAINER.COOP.PREC says.
     let precision = precision_for("fp16")?;
-    let (vs, clip) = load_clip(cfg, device, precision)?;
+    let (vs, clip, weights) = load_clip(cfg, device, precision)?;
     let text_features = class_text_features(&clip, dm.classnames(), &templates, device)?;
     let learner = ZeroshotLearner {
         clip,
         _vs: vs,
+        weights,
+        device,
         text_features,
     };
     Ok(Box::new(ZeroshotTrainer(Engine::new(
@@ -139,7 +142,7 @@ pub fn class_text_features(
             let tokens = Tensor::from_slice(&flat)
                 .view([rows.len() as i64, -1])
                 .to_device(device);
-            let features = normalize_rows(&clip.encode_text(&tokens));
+            let features = normalize_rows(&clip.encode_tokens(&tokens));
             sum = Some(match sum {
                 None => features,
                 Some(s) => s + features,
@@ -157,7 +160,13 @@ pub fn class_text_features(
 /// ZeroshotCLIP's `model_inference`: `logit_scale * image_features @ text_features.t()`,
 /// left to right (the fp32 0-dim scale keeps the features' dtype, fp16 under PREC fp16).
 pub fn zeroshot_logits(clip: &Clip, text_features: &Tensor, images: &Tensor) -> Tensor {
-    let image_features = normalize_rows(&clip.encode_image(images));
+    logits_from_image_features(clip, text_features, &clip.encode_image(images))
+}
+
+/// [`zeroshot_logits`] from the image encoder's output (not normalised), as the feature
+/// cache stores it.
+fn logits_from_image_features(clip: &Clip, text_features: &Tensor, features: &Tensor) -> Tensor {
+    let image_features = normalize_rows(features);
     let text = text_features.to_kind(image_features.kind());
     (clip.logit_scale().exp() * image_features).matmul(&text.tr())
 }
@@ -165,7 +174,28 @@ pub fn zeroshot_logits(clip: &Clip, text_features: &Tensor, images: &Tensor) -> 
 struct ZeroshotLearner {
     clip: Clip,
     _vs: VarStore,
+    /// The weights file (it keys the feature cache).
+    weights: PathBuf,
+    device: Device,
     text_features: Tensor,
+}
+
+impl FrozenEncoder for ZeroshotLearner {
+    fn identity(&self) -> EncoderIdentity {
+        encoder_identity(&self.clip, &self.weights, self.device)
+    }
+
+    fn encode_images(&self, images: &Tensor) -> Tensor {
+        self.clip.encode_image(images)
+    }
+
+    fn logits_from_features(&mut self, features: &Tensor) -> Result<Tensor, EngineError> {
+        Ok(logits_from_image_features(
+            &self.clip,
+            &self.text_features,
+            features,
+        ))
+    }
 }
 
 impl Learner for ZeroshotLearner {
@@ -181,6 +211,10 @@ impl Learner for ZeroshotLearner {
 
     fn inference(&mut self, images: &Tensor) -> Result<Tensor, EngineError> {
         Ok(zeroshot_logits(&self.clip, &self.text_features, images))
+    }
+
+    fn frozen_encoder(&mut self) -> Option<&mut dyn FrozenEncoder> {
+        Some(self)
     }
 
     fn current_lr(&self) -> f64 {

@@ -63,6 +63,9 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         command: Vec<std::ffi::OsString>,
     },
+    /// The frozen-feature cache: list or remove cached image features.
+    #[command(subcommand)]
+    Cache(super::cache_cmd::CacheCommand),
 }
 
 #[derive(Debug, Subcommand)]

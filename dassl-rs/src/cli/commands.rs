@@ -71,6 +71,7 @@ pub(super) fn dispatch(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Run(args) => super::sweep_cmds::run(args),
+        Command::Cache(cmd) => super::cache_cmd::run(cmd),
         Command::Report(args) => super::sweep_cmds::report(args),
         Command::Status(args) => super::sweep_cmds::status(args),
         Command::Guard { parent, command } => {
@@ -283,6 +284,8 @@ pub(super) fn run_flags(args: &TrainArgs, model_from_sweep: bool) -> RunFlags {
 /// CoOp's train.py `main`, after validating the run in-process (nothing is written when
 /// a check fails) and attaching its identity to the config.
 fn train(args: &TrainArgs) -> Result<(), CliError> {
+    // First, before any thread starts: Ctrl-C and SIGTERM stop the loop between batches.
+    crate::sweep::signals::install(crate::sweep::signals::Role::Run);
     let cfg = setup_cfg(&sources(&args.cfg))?;
     let checked = crate::validate::check_run(&cfg, &run_flags(args, false))?;
     if let Ok(planned) = std::env::var(PLANNED_IDENTITY_ENV) {
@@ -293,10 +296,22 @@ fn train(args: &TrainArgs) -> Result<(), CliError> {
             });
         }
     }
-    let cfg = cfg.with_identity(checked.identity);
     let entry = TrainerEntry::get(cfg.str("TRAINER.NAME")?)?;
     let seed = cfg.int("SEED")?;
     let output_dir = PathBuf::from(cfg.str("OUTPUT_DIR")?);
+    // No state crosses run identities; nothing a killed writer left is reused. (An
+    // evaluation's folder may be the folder of the model it loads: it moves nothing.)
+    let engine_err = |e: crate::errors::CheckpointError| CliError::Engine(e.into());
+    let trains = !args.eval_only && !args.no_train;
+    let set_aside = if trains {
+        crate::engine::checkpoint::stale::set_aside(&output_dir, &checked.identity)
+            .map_err(engine_err)?
+    } else {
+        None
+    };
+    let orphans =
+        crate::engine::checkpoint::stale::clean_orphans(&output_dir).map_err(engine_err)?;
+    let cfg = cfg.with_identity(checked.identity);
     if seed >= 0 {
         println!("Setting fixed seed: {seed}");
         tch::manual_seed(seed);
@@ -307,6 +322,16 @@ fn train(args: &TrainArgs) -> Result<(), CliError> {
     })?;
     if seed < 0 {
         log_println!("SEED is {seed}: nothing is seeded, so this run is not reproducible");
+    }
+    if let Some(a) = set_aside {
+        log_println!(
+            "Moved the files of another run identity aside to {} (never resumed or reported): {}",
+            a.to.display(),
+            a.reasons.join("; ")
+        );
+    }
+    for p in orphans {
+        log_println!("Removed {}, left by a writer that was killed", p.display());
     }
     print_args(args);
     log_println!(

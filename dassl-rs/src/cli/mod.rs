@@ -4,6 +4,7 @@
 //! so it is testable as a library.
 
 mod args;
+mod cache_cmd;
 mod commands;
 pub mod sweep_cmds;
 
@@ -52,6 +53,8 @@ pub enum CliError {
     /// files changed since): the sweep must plan again.
     #[error("this run's identity is {actual}, but its sweep planned {planned}: a config file, the weights or the dataset split changed since the sweep started; run the sweep command again")]
     IdentityChanged { planned: String, actual: String },
+    #[error(transparent)]
+    Cache(#[from] crate::features::CacheError),
 }
 
 impl CliError {
@@ -61,11 +64,19 @@ impl CliError {
             CliError::Config(_) | CliError::Registry(_) | CliError::Usage(_) => 2,
             CliError::Invalid(_) | CliError::IdentityChanged { .. } => 2,
             CliError::Engine(EngineError::Config(_) | EngineError::Registry(_)) => 2,
+            // 128 + the signal, as a shell reports a process the signal ended (130, 143).
+            CliError::Engine(EngineError::Stopped { signal, .. }) => {
+                u8::try_from(128 + signal).unwrap_or(1)
+            }
+            CliError::Engine(EngineError::Checkpoint(
+                crate::errors::CheckpointError::OtherRun { .. },
+            )) => 2,
             CliError::Data(DataError::Config(_)) => 2,
             CliError::Sweep(e) => e.exit_code(),
             CliError::Report(ReportError::Usage(_) | ReportError::NoManifest { .. }) => 2,
             CliError::Clip(ClipError::MissingModel { .. } | ClipError::UnknownModel { .. }) => 2,
             CliError::Fetch(crate::errors::FetchError::Registry(_)) | CliError::Tokenize(_) => 2,
+            CliError::Cache(crate::features::CacheError::NoSuchEntry { .. }) => 2,
             _ => 1,
         }
     }

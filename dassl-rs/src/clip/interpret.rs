@@ -240,6 +240,8 @@ if ctx.dim() == 2:
             scheduler: None,
             scaler: None,
             val_result: None,
+            identity: None,
+            progress: None,
         };
         let path = checkpoint::save(&dir.path().join("prompt_learner"), &ckpt, false).unwrap();
         assert!(load_context(&path).unwrap().equal(&ctx));

@@ -13,6 +13,9 @@ use tch::{nn, Device, Kind, Tensor};
 
 use super::weights::{ClipError, WeightMap};
 
+mod text;
+pub use text::{EotPositions, TextEncodeError, TextSpan};
+
 /// Numeric precision of the model, mirroring CoOp's `TRAINER.*.PREC`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Precision {
@@ -508,11 +511,19 @@ impl MultiheadAttention {
         }
     }
 
-    fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Tensor {
-        let qkv = x
+    /// Query, key and value projections of `x` (one packed matmul).
+    fn project(&self, x: &Tensor) -> [Tensor; 3] {
+        let mut qkv = x
             .linear(&self.in_proj_weight, Some(&self.in_proj_bias))
-            .chunk(3, -1);
-        let out = attend(&qkv[0], &qkv[1], &qkv[2], self.heads, mask);
+            .chunk(3, -1)
+            .into_iter();
+        let mut next = || qkv.next().expect("chunk(3) gives three tensors");
+        [next(), next(), next()]
+    }
+
+    fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Tensor {
+        let [q, k, v] = self.project(x);
+        let out = attend(&q, &k, &v, self.heads, mask);
         self.out_proj.forward(&out)
     }
 }
@@ -541,10 +552,15 @@ impl ResidualAttentionBlock {
 
     fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Tensor {
         let x = x + self.attn.forward(&self.ln_1.forward(x), mask);
-        let h = self.c_fc.forward(&self.ln_2.forward(&x));
+        self.mlp_residual(&x)
+    }
+
+    /// The block's second half: `x + mlp(ln_2(x))`.
+    fn mlp_residual(&self, x: &Tensor) -> Tensor {
+        let h = self.c_fc.forward(&self.ln_2.forward(x));
         // QuickGELU: x * sigmoid(1.702 x).
         let h = &h * (&h * 1.702).sigmoid();
-        &x + self.c_proj.forward(&h)
+        x + self.c_proj.forward(&h)
     }
 }
 
@@ -977,41 +993,19 @@ impl Clip {
         self.logit_scale.shallow_clone()
     }
 
-    /// Text features `[N, embed_dim]` of token ids `[N, L]` (`L <= context_length`).
+    /// Text features `[N, embed_dim]` of token ids `[N, L]` (`L <= context_length`), over
+    /// every position: OpenAI's computation, the reference of the parity tests. Trainers
+    /// use [`Clip::encode_tokens`], which stops at the last EOT.
     pub fn encode_text(&self, tokens: &Tensor) -> Tensor {
-        let n_ctx = tokens.size()[1];
-        let dtype = self.dtype();
-        let x = self.token_embedding(tokens).to_kind(dtype)
-            + self.positional_embedding.narrow(0, 0, n_ctx).to_kind(dtype);
-        self.text_tail(&x, tokens)
+        let embedded = self.token_embedding(tokens);
+        self.encode_prompts_over(&embedded, &EotPositions::of(tokens), TextSpan::Full)
     }
 
     /// CoOp's `TextEncoder`: prompt embeddings `[N, L, width]` (learned context already
-    /// spliced in) plus the tokenized prompts `[N, L]` that locate each EOT.
+    /// spliced in) plus the tokenized prompts `[N, L]` that locate each EOT, over every
+    /// position (the reference; trainers use [`Clip::encode_prompts`]).
     pub fn encode_text_from_embeddings(&self, prompts: &Tensor, tokenized: &Tensor) -> Tensor {
-        let dtype = self.dtype();
-        let x = prompts.to_kind(dtype) + self.positional_embedding.to_kind(dtype);
-        self.text_tail(&x, tokenized)
-    }
-
-    /// The text path after the input embeddings: masked transformer, `ln_final`, EOT row,
-    /// projection.
-    fn text_tail(&self, x: &Tensor, tokens: &Tensor) -> Tensor {
-        let dtype = self.dtype();
-        let l = x.size()[1];
-        // Additive causal mask: -inf strictly above the diagonal, cast to the activations.
-        let mask = Tensor::full([l, l], f64::NEG_INFINITY, (Kind::Float, x.device()))
-            .triu(1)
-            .to_kind(dtype);
-        let x = self
-            .transformer
-            .forward(&x.permute([1, 0, 2]), Some(&mask))
-            .permute([1, 0, 2]);
-        let x = self.ln_final.forward(&x).to_kind(dtype);
-        let rows = Tensor::arange(x.size()[0], (Kind::Int64, x.device()));
-        let eot = tokens.argmax(-1, false).to_device(x.device());
-        x.index(&[Some(rows), Some(eot)])
-            .matmul(&self.text_projection)
+        self.encode_prompts_over(prompts, &EotPositions::of(tokenized), TextSpan::Full)
     }
 
     /// `logit_scale.exp() * normalise(image) @ normalise(text).T`: logits per image `[N, M]`

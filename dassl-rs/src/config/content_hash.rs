@@ -75,6 +75,11 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// The file's SHA-256, from the cache when its path, size and modification time match.
 pub fn sha256_file(path: &Path) -> Result<String, ContentHashError> {
+    sha256_file_in(&cache_path(), path)
+}
+
+/// [`sha256_file`] with the cache file `cache_file`.
+pub fn sha256_file_in(cache_file: &Path, path: &Path) -> Result<String, ContentHashError> {
     static LOCK: Mutex<()> = Mutex::new(());
     let err = |source| ContentHashError {
         path: path.to_path_buf(),
@@ -84,16 +89,15 @@ pub fn sha256_file(path: &Path) -> Result<String, ContentHashError> {
     let meta = std::fs::metadata(&abs).map_err(err)?;
     let mtime_ns = mtime_ns(&meta);
     let key = abs.to_string_lossy().into_owned();
-    let cache_file = cache_path();
     let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(e) = read_cache(&cache_file).get(&key) {
+    if let Some(e) = read_cache(cache_file).get(&key) {
         if e.size == meta.len() && e.mtime_ns == mtime_ns && e.sha256.len() == 64 {
             return Ok(e.sha256.clone());
         }
     }
     let sha = sha256_reader(std::fs::File::open(&abs).map_err(err)?).map_err(err)?;
     // Re-read before writing, so entries other processes added meanwhile are kept.
-    let mut cache = read_cache(&cache_file);
+    let mut cache = read_cache(cache_file);
     cache.insert(
         key,
         Entry {
@@ -104,7 +108,7 @@ pub fn sha256_file(path: &Path) -> Result<String, ContentHashError> {
     );
     let json = serde_json::to_string_pretty(&cache).expect("a hash cache always serialises");
     // Best effort: an unwritable cache only costs hashing again next time.
-    let _ = crate::fsutil::write_atomic(&cache_file, json.as_bytes());
+    let _ = crate::fsutil::write_atomic(cache_file, json.as_bytes());
     Ok(sha)
 }
 
@@ -149,7 +153,7 @@ mod tests {
     fn hashes_content_and_rehashes_a_changed_file() {
         let dir = tempfile::tempdir().unwrap();
         let cache = dir.path().join("cache.json");
-        std::env::set_var(CACHE_ENV, &cache);
+        let sha256_file = |p: &Path| sha256_file_in(&cache, p);
         let f = dir.path().join("w.bin");
         std::fs::write(&f, b"abc").unwrap();
         let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";

@@ -24,6 +24,7 @@ pub struct CfgSources {
 /// YAML, the trainer YAML, CLI flags, the opts; then frozen.
 pub fn setup_cfg(sources: &CfgSources) -> Result<Config, ConfigError> {
     let mut b = ConfigBuilder::dassl_defaults();
+    crate::features::cache::extend_cfg(&mut b)?;
     for t in TrainerEntry::all() {
         (t.extend_cfg)(&mut b)?;
     }

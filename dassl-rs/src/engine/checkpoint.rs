@@ -14,8 +14,9 @@
 //! stripped), `epoch` (1-based), `optimizer`, `scheduler` (torch's `state_dict()` layouts,
 //! see `checkpoint/state.rs`) and `val_result` (float or None), then what a bit-identical
 //! resume needs beyond them: `scaler` (`GradScaler.state_dict()`, when the run uses one)
-//! and `dassl_rs` (`format`, and the optimizer's step count). Only types `torch.load`'s
-//! default `weights_only` unpickler accepts are written.
+//! and `dassl_rs` (`format`, the optimizer's step count, the run identity, and in the
+//! rolling last-epoch checkpoint the loop state). Only types `torch.load`'s default
+//! `weights_only` unpickler accepts are written.
 //!
 //! Every file is written to a temporary name and renamed. [`load`] also reads checkpoints
 //! written by Python (CoOp's released ones) and dassl-rs 0.1's safetensors files
@@ -23,6 +24,8 @@
 //! docs/CHECKPOINTS.md describes the format for users.
 
 mod legacy;
+pub mod rolling;
+pub mod stale;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -57,6 +60,20 @@ pub struct Checkpoint<'a> {
     pub scheduler: Option<&'a LrScheduler>,
     pub scaler: Option<&'a DynamicLossScaler>,
     pub val_result: Option<f64>,
+    /// The run identity (config/identity.rs): a run resumes only from its own checkpoints.
+    /// `None` outside `dassl train` (library use).
+    pub identity: Option<&'a str>,
+    /// The training loop's own state, stored in the rolling last-epoch checkpoint.
+    pub progress: Option<Progress>,
+}
+
+/// What the training loop needs beyond the models to continue bit-identically: the best
+/// validation result so far (`TEST.FINAL_MODEL best_val`) and the sampler's seed (the
+/// shuffle and augmentation of an epoch follow from it and the epoch, data/loader.rs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    pub best_result: Option<f64>,
+    pub sampler_seed: u64,
 }
 
 /// A checkpoint read back by [`load`].
@@ -78,6 +95,8 @@ pub struct Resumed {
     pub start_epoch: usize,
     pub tensors: Vec<(String, Tensor)>,
     pub val_result: Option<f64>,
+    /// The loop state, when the file is a rolling last-epoch checkpoint.
+    pub progress: Option<Progress>,
 }
 
 fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
@@ -140,6 +159,17 @@ fn checkpoint_value(ckpt: &Checkpoint<'_>, storages: &mut Storages) -> Result<Va
     if let Some(o) = ckpt.optimizer {
         ours.push(("optimizer_step_count", Value::Int(o.step_count() as i64)));
     }
+    if let Some(id) = ckpt.identity {
+        ours.push(("identity", Value::Str(id.into())));
+    }
+    if let Some(p) = ckpt.progress {
+        ours.push((
+            "best_result",
+            p.best_result.map_or(Value::None, Value::Float),
+        ));
+        // Stored as the bits of an i64: the pickle's ints are signed.
+        ours.push(("sampler_seed", Value::Int(p.sampler_seed as i64)));
+    }
     items.push(("dassl_rs", Value::str_dict(ours)));
     Ok(Value::str_dict(items))
 }
@@ -150,22 +180,7 @@ pub fn save(dir: &Path, ckpt: &Checkpoint<'_>, is_best: bool) -> Result<PathBuf,
     std::fs::create_dir_all(dir).map_err(write_err(dir))?;
     let name = model_file_name(ckpt.epoch);
     let path = dir.join(&name);
-    let mut storages = Storages::new();
-    let value = checkpoint_value(ckpt, &mut storages).map_err(|source| {
-        CheckpointError::File(TorchFileError::Encode {
-            path: path.clone(),
-            source,
-        })
-    })?;
-    // Dassl copies the file, so the best copy keeps the `model.pth` root folder.
-    let bytes = torchfile::to_bytes(&torchfile::archive_name(&path), &value, &storages).map_err(
-        |source| {
-            CheckpointError::File(TorchFileError::Encode {
-                path: path.clone(),
-                source,
-            })
-        },
-    )?;
+    let bytes = encode(&path, ckpt)?;
     write_atomic(&path, &bytes).map_err(write_err(&path))?;
     remove_stale_sidecars(&path)?;
     let pointer = dir.join(POINTER_NAME);
@@ -176,6 +191,25 @@ pub fn save(dir: &Path, ckpt: &Checkpoint<'_>, is_best: bool) -> Result<PathBuf,
         remove_stale_sidecars(&best)?;
     }
     Ok(path)
+}
+
+/// The bytes `torch.save` would write for `ckpt` at `path` (the archive's root folder
+/// follows the file name).
+pub fn encode(path: &Path, ckpt: &Checkpoint<'_>) -> Result<Vec<u8>, CheckpointError> {
+    let mut storages = Storages::new();
+    let value = checkpoint_value(ckpt, &mut storages).map_err(|source| {
+        CheckpointError::File(TorchFileError::Encode {
+            path: path.to_path_buf(),
+            source,
+        })
+    })?;
+    // Dassl copies the file, so the best copy keeps the `model.pth` root folder.
+    torchfile::to_bytes(&torchfile::archive_name(path), &value, &storages).map_err(|source| {
+        CheckpointError::File(TorchFileError::Encode {
+            path: path.to_path_buf(),
+            source,
+        })
+    })
 }
 
 /// A 0.1 sidecar beside a file just replaced would describe the old file.
@@ -281,16 +315,24 @@ pub fn drop_keys(tensors: &mut Vec<(String, Tensor)>, keys: &[&str]) -> Vec<Stri
     dropped
 }
 
-/// Dassl's `resume_from_checkpoint`: reads `dir/checkpoint`, restores the optimizer,
-/// scheduler and scaler given (when the checkpoint holds their state) and returns the
-/// model tensors and start epoch. `Ok(None)` when there is no `checkpoint` file (Dassl's
-/// "No checkpoint found, train from scratch"). Nothing is restored unless all of it reads.
+/// Dassl's `resume_from_checkpoint`: reads `dir/checkpoint` and resumes from the file it
+/// names ([`resume_file`]). `Ok(None)` when there is no `checkpoint` file (Dassl's "No
+/// checkpoint found, train from scratch").
 pub fn resume(
     dir: &Path,
+    identity: Option<&str>,
     optimizer: Option<&mut Optimizer>,
     scheduler: Option<&mut LrScheduler>,
     scaler: Option<&mut DynamicLossScaler>,
 ) -> Result<Option<Resumed>, CheckpointError> {
+    let Some(path) = pointed(dir)? else {
+        return Ok(None);
+    };
+    resume_file(&path, identity, optimizer, scheduler, scaler).map(Some)
+}
+
+/// The model file `dir/checkpoint` names; `None` without a `checkpoint` file.
+pub fn pointed(dir: &Path) -> Result<Option<PathBuf>, CheckpointError> {
     let pointer = dir.join(POINTER_NAME);
     if !pointer.is_file() {
         return Ok(None);
@@ -308,12 +350,53 @@ pub fn resume(
             reason: "empty checkpoint pointer".into(),
         });
     }
-    let path = dir.join(&name);
+    Ok(Some(dir.join(&name)))
+}
+
+/// The run identity a checkpoint file records (`checkpoint["dassl_rs"]["identity"]`);
+/// `None` for files without one (Python's, dassl-rs 0.1's, library use).
+pub fn identity_of(path: &Path) -> Result<Option<String>, CheckpointError> {
+    if !path.is_file() {
+        return Err(CheckpointError::NotFound {
+            path: path.to_path_buf(),
+        });
+    }
+    if !torchfile::is_zip(path)? {
+        return Ok(None);
+    }
+    let file = TorchFile::open(path)?;
+    Ok(file
+        .value()
+        .get("dassl_rs")
+        .and_then(|o| o.get("identity"))
+        .and_then(Value::as_str)
+        .map(str::to_string))
+}
+
+/// Restores the optimizer, scheduler and scaler given (when the checkpoint holds their
+/// state) from one model file and returns the model tensors and start epoch. With an
+/// `identity`, the file must carry that run identity. Nothing is restored unless all of
+/// it reads.
+pub fn resume_file(
+    path: &Path,
+    identity: Option<&str>,
+    optimizer: Option<&mut Optimizer>,
+    scheduler: Option<&mut LrScheduler>,
+    scaler: Option<&mut DynamicLossScaler>,
+) -> Result<Resumed, CheckpointError> {
+    let path = path.to_path_buf();
     if !path.is_file() {
         return Err(CheckpointError::NotFound { path });
     }
     if !torchfile::is_zip(&path)? {
-        return legacy::resume(path, optimizer, scheduler, scaler).map(Some);
+        if let Some(want) = identity {
+            return Err(CheckpointError::OtherRun {
+                path,
+                found: None,
+                expected: want.to_string(),
+            });
+        }
+        return legacy::resume(path, optimizer, scheduler, scaler);
     }
     let mut file = TorchFile::open(&path)?;
     let top = file.value().clone();
@@ -321,6 +404,28 @@ pub fn resume(
     if ours.and_then(|o| o.get("format")) != Some(&Value::Str(FORMAT.into())) {
         return Err(CheckpointError::NotResumable { path });
     }
+    let ours = ours.expect("checked above");
+    if let Some(want) = identity {
+        let found = ours.get("identity").and_then(Value::as_str);
+        if found != Some(want) {
+            return Err(CheckpointError::OtherRun {
+                found: found.map(str::to_string),
+                expected: want.to_string(),
+                path,
+            });
+        }
+    }
+    let progress = match (ours.get("sampler_seed"), ours.get("best_result")) {
+        (Some(seed), Some(best)) => Some(Progress {
+            sampler_seed: seed.as_int().ok_or_else(|| CheckpointError::Entry {
+                path: path.clone(),
+                key: "dassl_rs.sampler_seed".into(),
+                problem: "is not an int",
+            })? as u64,
+            best_result: best.as_float(),
+        }),
+        _ => None,
+    };
     let tensors = state_dict(&mut file)?;
     let (epoch, val_result) = epoch_and_val(&top);
     let start_epoch = epoch.ok_or_else(|| CheckpointError::Entry {
@@ -331,7 +436,7 @@ pub fn resume(
     let opt_state = match (&optimizer, top.get("optimizer")) {
         (Some(opt), Some(v)) if *v != Value::None => {
             let steps = ours
-                .and_then(|o| o.get("optimizer_step_count"))
+                .get("optimizer_step_count")
                 .and_then(Value::as_int)
                 .and_then(|n| u64::try_from(n).ok())
                 .ok_or_else(|| CheckpointError::Entry {
@@ -365,12 +470,13 @@ pub fn resume(
     if let (Some(s), Some(state)) = (scaler, scaler_state) {
         s.load_state(state);
     }
-    Ok(Some(Resumed {
+    Ok(Resumed {
         path,
         start_epoch,
         tensors,
         val_result,
-    }))
+        progress,
+    })
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use tch::{Kind, Tensor};
 
-use super::checkpoint::{self, Checkpoint};
+use super::checkpoint::{self, rolling, Checkpoint, Progress};
 use super::trainer_x::Step;
-use crate::errors::EngineError;
+use crate::errors::{CheckpointError, EngineError};
 use crate::log_println;
 use crate::optim::optimizer::Optimizer;
 use crate::optim::scaler::DynamicLossScaler;
@@ -49,6 +49,41 @@ impl std::fmt::Debug for Registered<'_> {
     }
 }
 
+/// What a run stamps on its checkpoints (see [`Checkpoint`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stamp<'a> {
+    pub identity: Option<&'a str>,
+    pub progress: Option<Progress>,
+}
+
+/// Where [`resume_model_if_exist`] leaves the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ResumePoint {
+    /// The epoch to start from (0 when there is no checkpoint).
+    pub start_epoch: usize,
+    /// The loop state, when resumed from the rolling last-epoch checkpoint.
+    pub progress: Option<Progress>,
+}
+
+fn checkpoint_of<'a>(
+    m: &'a Registered<'_>,
+    tensors: &'a [(String, Tensor)],
+    epoch: usize,
+    val_result: Option<f64>,
+    stamp: Stamp<'a>,
+) -> Checkpoint<'a> {
+    Checkpoint {
+        epoch: epoch + 1,
+        tensors,
+        optimizer: Some(&*m.optim),
+        scheduler: Some(&*m.sched),
+        scaler: m.scaler.is_enabled().then_some(&*m.scaler),
+        val_result,
+        identity: stamp.identity,
+        progress: stamp.progress,
+    }
+}
+
 /// `save_model`: every registered model; `epoch` is 0-based (files carry `epoch + 1`).
 pub fn save_model(
     models: Vec<Registered<'_>>,
@@ -56,17 +91,11 @@ pub fn save_model(
     epoch: usize,
     val_result: Option<f64>,
     is_best: bool,
+    stamp: Stamp<'_>,
 ) -> Result<(), EngineError> {
     for m in models {
         let tensors = m.model.state_dict();
-        let ckpt = Checkpoint {
-            epoch: epoch + 1,
-            tensors: &tensors,
-            optimizer: Some(m.optim),
-            scheduler: Some(m.sched),
-            scaler: m.scaler.is_enabled().then_some(&*m.scaler),
-            val_result,
-        };
+        let ckpt = checkpoint_of(&m, &tensors, epoch, val_result, stamp);
         let path = checkpoint::save(&dir.join(m.name), &ckpt, is_best)?;
         // torchtools.save_checkpoint's lines.
         log_println!("Checkpoint saved to {}", path.display());
@@ -75,6 +104,31 @@ pub fn save_model(
             log_println!("Best checkpoint saved to \"{}\"", best.display());
         }
     }
+    Ok(())
+}
+
+/// Saves every registered model as the run's rolling last-epoch checkpoint
+/// (checkpoint/rolling.rs); `epoch` is 0-based. Nothing is logged: Dassl's log has no line
+/// for it.
+pub fn save_last_epoch(
+    models: Vec<Registered<'_>>,
+    run_dir: &Path,
+    epoch: usize,
+    stamp: Stamp<'_>,
+) -> Result<(), EngineError> {
+    let pending = rolling::begin(run_dir, epoch + 1)?;
+    for m in models {
+        let tensors = m.model.state_dict();
+        let ckpt = checkpoint_of(&m, &tensors, epoch, None, stamp);
+        let path = pending
+            .dir()
+            .join(m.name)
+            .join(checkpoint::model_file_name(epoch + 1));
+        let bytes = checkpoint::encode(&path, &ckpt)?;
+        crate::fsutil::write_atomic(&path, &bytes)
+            .map_err(|source| CheckpointError::Write { path, source })?;
+    }
+    pending.commit()?;
     Ok(())
 }
 
@@ -124,23 +178,41 @@ pub fn load_pretrained_weights(
 }
 
 /// `resume_model_if_exist`: restores every registered model with its optimizer, scheduler
-/// and scaler; returns the epoch to start from (0 when there is no checkpoint).
+/// and scaler, from the rolling last-epoch checkpoint when there is one (and Dassl's
+/// `checkpoint` file names no later epoch), else from Dassl's checkpoint. With an
+/// `identity`, only checkpoints stamped with it are resumed.
 pub fn resume_model_if_exist(
     models: Vec<Registered<'_>>,
     dir: &Path,
-) -> Result<usize, EngineError> {
-    let mut start_epoch = 0;
+    identity: Option<&str>,
+) -> Result<ResumePoint, EngineError> {
+    let rolling = rolling::latest(dir)?;
+    let mut point = ResumePoint::default();
     for (i, m) in models.into_iter().enumerate() {
+        let dassl = checkpoint::pointed(&dir.join(m.name))?;
+        let dassl_epoch = dassl.as_ref().and_then(|p| {
+            p.file_name()?
+                .to_str()?
+                .strip_prefix("model.pth.tar-")?
+                .parse()
+                .ok()
+        });
+        let file = match &rolling {
+            Some((r, e)) if dassl_epoch.is_none_or(|de: usize| de <= *e) => {
+                Some(r.join(m.name).join(checkpoint::model_file_name(*e)))
+            }
+            _ => dassl,
+        };
+        let Some(file) = file else {
+            log_println!("No checkpoint found, train from scratch");
+            return Ok(ResumePoint::default());
+        };
         let scaler = if m.scaler.is_enabled() {
             Some(&mut *m.scaler)
         } else {
             None
         };
-        let resumed = checkpoint::resume(&dir.join(m.name), Some(m.optim), Some(m.sched), scaler)?;
-        let Some(mut r) = resumed else {
-            log_println!("No checkpoint found, train from scratch");
-            return Ok(0);
-        };
+        let mut r = checkpoint::resume_file(&file, identity, Some(m.optim), Some(m.sched), scaler)?;
         if i == 0 {
             log_println!(
                 "Found checkpoint at {} (will resume training)",
@@ -150,9 +222,12 @@ pub fn resume_model_if_exist(
         checkpoint::drop_keys(&mut r.tensors, m.dropped_on_load);
         m.model.load_state_dict(&r.tensors, &r.path)?;
         log_println!("Loaded checkpoint from \"{}\"", r.path.display());
-        start_epoch = r.start_epoch;
+        point = ResumePoint {
+            start_epoch: r.start_epoch,
+            progress: r.progress,
+        };
     }
-    Ok(start_epoch)
+    Ok(point)
 }
 
 /// `load_model(directory, epoch)`: the weights of every registered model, for evaluation.

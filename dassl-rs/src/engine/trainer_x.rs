@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use tch::{Device, Tensor};
 
+use super::checkpoint::{rolling, Progress};
 use super::meters::{py_exp4, timedelta, AverageMeter, MetricMeter};
-use super::registered::{self, Registered};
+use super::registered::{self, Registered, ResumePoint, Stamp};
 use super::result::RunResult;
 use super::tensorboard::EventWriter;
 use super::Trainer;
@@ -17,6 +18,8 @@ use crate::data::manager::DataManager;
 use crate::errors::EngineError;
 use crate::evaluation::EvaluatorEntry;
 use crate::evaluation::{EvalReport, Evaluator};
+use crate::features::cache::{CacheSetting, FeatureCache, CONFIG_KEY};
+use crate::features::{loader_features, FrozenEncoder};
 use crate::log_println;
 use crate::registry::RegistryEntry;
 
@@ -52,6 +55,18 @@ pub trait Learner {
     }
     /// `set_model_mode`.
     fn set_train(&mut self, _train: bool) {}
+    /// Before an evaluation's batches: computes once what does not depend on the image
+    /// (CoOp's class text features), for every batch to reuse.
+    fn begin_eval(&mut self) -> Result<(), EngineError> {
+        Ok(())
+    }
+    /// After an evaluation: drops what [`Learner::begin_eval`] computed.
+    fn end_eval(&mut self) {}
+    /// The learner split at its frozen image encoder, when its logits see the images only
+    /// through it: the evaluation then takes the features from the feature cache.
+    fn frozen_encoder(&mut self) -> Option<&mut dyn FrozenEncoder> {
+        None
+    }
     /// The models it registered (`register_model`), lent for checkpoints; none by default.
     fn registered(&mut self) -> Vec<Registered<'_>> {
         Vec::new()
@@ -63,16 +78,45 @@ pub trait Learner {
         epoch: usize,
         val_result: Option<f64>,
         is_best: bool,
+        stamp: Stamp<'_>,
     ) -> Result<(), EngineError> {
-        registered::save_model(self.registered(), dir, epoch, val_result, is_best)
+        registered::save_model(self.registered(), dir, epoch, val_result, is_best, stamp)
     }
-    /// `resume_model_if_exist`: the epoch to start from (0 when there is no checkpoint).
-    fn resume(&mut self, dir: &Path) -> Result<usize, EngineError> {
-        registered::resume_model_if_exist(self.registered(), dir)
+    /// Saves the rolling last-epoch checkpoint (checkpoint/rolling.rs); `epoch` is 0-based.
+    fn save_last_epoch(
+        &mut self,
+        dir: &Path,
+        epoch: usize,
+        stamp: Stamp<'_>,
+    ) -> Result<(), EngineError> {
+        registered::save_last_epoch(self.registered(), dir, epoch, stamp)
+    }
+    /// `resume_model_if_exist`: where to start (epoch 0 when there is no checkpoint); with
+    /// an identity, only its own checkpoints are resumed.
+    fn resume(&mut self, dir: &Path, identity: Option<&str>) -> Result<ResumePoint, EngineError> {
+        registered::resume_model_if_exist(self.registered(), dir, identity)
     }
     /// `load_model(directory, epoch)` for evaluation.
     fn load(&mut self, dir: &Path, epoch: Option<usize>) -> Result<(), EngineError> {
         registered::load_model(self.registered(), dir, epoch)
+    }
+}
+
+/// Set (to anything) to keep a completed run's rolling last-epoch checkpoint.
+pub const KEEP_LAST_EPOCH_ENV: &str = "DASSL_KEEP_LAST_EPOCH";
+
+/// Where a stop request (SIGINT, SIGTERM: sweep/signals.rs) ends the loop: before the next
+/// batch, so the last complete epoch's checkpoint is where the run resumes.
+fn stop_point(epoch: usize, batch_idx: usize, num_batches: usize) -> Result<(), EngineError> {
+    match crate::sweep::signals::stop_requested() {
+        Some(signal) => Err(EngineError::Stopped {
+            signal: signal as i32,
+            name: signal.as_str(),
+            epoch: epoch + 1,
+            batch: batch_idx,
+            num_batches,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -109,6 +153,10 @@ pub struct Engine<L: Learner> {
     epoch: usize,
     time_start: Instant,
     writer: Option<EventWriter>,
+    /// The run identity its checkpoints carry.
+    identity: Option<String>,
+    /// Where frozen image features are cached (`TEST.FEATURE_CACHE`, `DASSL_FEATURE_CACHE`).
+    feature_cache: Option<FeatureCache>,
 }
 
 impl<L: Learner> std::fmt::Debug for Engine<L> {
@@ -148,11 +196,18 @@ impl<L: Learner> Engine<L> {
             epoch: 0,
             time_start: Instant::now(),
             writer: None,
+            identity: cfg.identity().map(str::to_string),
+            feature_cache: CacheSetting::from_config_value(cfg.str(CONFIG_KEY)?).cache(),
         })
     }
 
     pub fn device(&self) -> Device {
         self.device
+    }
+
+    /// The feature cache of the run, unless it is off.
+    pub fn feature_cache(&self) -> Option<&FeatureCache> {
+        self.feature_cache.as_ref()
     }
 
     fn run_epoch(&mut self, epoch: usize) -> Result<(), EngineError> {
@@ -182,6 +237,7 @@ impl<L: Learner> Engine<L> {
             indicatif::ProgressBar::hidden()
         };
         for (batch_idx, batch) in loader.epoch(epoch).enumerate() {
+            stop_point(epoch, batch_idx, num_batches)?;
             let batch = batch?;
             data_time.update(end.elapsed().as_secs_f64());
             let step = Step {
@@ -240,14 +296,33 @@ impl<L: Learner> Engine<L> {
             if report.accuracy > self.best_result {
                 self.best_result = report.accuracy;
                 let dir = self.output_dir.clone();
+                let stamp = Stamp {
+                    identity: self.identity.as_deref(),
+                    progress: None,
+                };
                 self.learner
-                    .save(&dir, epoch, Some(report.accuracy), true)?;
+                    .save(&dir, epoch, Some(report.accuracy), true, stamp)?;
             }
         }
         if meet_freq || last_epoch {
             let dir = self.output_dir.clone();
-            self.learner.save(&dir, epoch, None, false)?;
+            let stamp = Stamp {
+                identity: self.identity.as_deref(),
+                progress: None,
+            };
+            self.learner.save(&dir, epoch, None, false, stamp)?;
         }
+        // Whatever CHECKPOINT_FREQ says, a kill loses at most the epoch in progress.
+        let progress = Progress {
+            best_result: self.best_result.is_finite().then_some(self.best_result),
+            sampler_seed: self.dm.train_loader_x().seed(),
+        };
+        let dir = self.output_dir.clone();
+        let stamp = Stamp {
+            identity: self.identity.as_deref(),
+            progress: Some(progress),
+        };
+        self.learner.save_last_epoch(&dir, epoch, stamp)?;
         Ok(())
     }
 
@@ -268,22 +343,50 @@ impl<L: Learner> Engine<L> {
             self.dm.test_loader()
         };
         let num_classes = self.dm.num_classes();
-        for batch in loader.epoch(0) {
-            let batch = batch?;
-            let logits = tch::no_grad(|| {
-                let images = batch.images.to_device(self.device);
-                self.learner.inference(&images)
-            })?;
+        let evaluator = &mut self.evaluator;
+        let mut process = |logits: Tensor, labels: &[usize]| -> Result<(), EngineError> {
             let scores: Vec<f32> = Vec::<f32>::try_from(
                 logits
                     .to_kind(tch::Kind::Float)
                     .to_device(Device::Cpu)
                     .flatten(0, -1),
             )?;
-            let labels: Vec<i64> = Vec::<i64>::try_from(&batch.labels)?;
-            let labels: Vec<usize> = labels.into_iter().map(|l| l as usize).collect();
-            self.evaluator.process(&scores, num_classes, &labels);
+            evaluator.process(&scores, num_classes, labels);
+            Ok(())
+        };
+        self.learner.begin_eval()?;
+        let device = self.device;
+        match (self.feature_cache.as_ref(), self.learner.frozen_encoder()) {
+            (Some(cache), Some(frozen)) => {
+                let what = format!("the {} {split} split", self.cfg.str("DATASET.NAME")?);
+                let encode = |images: &Tensor| frozen.encode_images(images);
+                let identity = frozen.identity();
+                let features = loader_features(Some(cache), &identity, loader, &what, &encode)?;
+                let data = loader.data();
+                for indices in loader.batch_indices(0) {
+                    let rows: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+                    let batch = features
+                        .index_select(0, &Tensor::from_slice(&rows))
+                        .to_device(device);
+                    let logits = tch::no_grad(|| frozen.logits_from_features(&batch))?;
+                    let labels: Vec<usize> = indices.iter().map(|&i| data[i].label).collect();
+                    process(logits, &labels)?;
+                }
+            }
+            _ => {
+                for batch in loader.epoch(0) {
+                    let batch = batch?;
+                    let logits = tch::no_grad(|| {
+                        let images = batch.images.to_device(device);
+                        self.learner.inference(&images)
+                    })?;
+                    let labels: Vec<i64> = Vec::<i64>::try_from(&batch.labels)?;
+                    let labels: Vec<usize> = labels.into_iter().map(|l| l as usize).collect();
+                    process(logits, &labels)?;
+                }
+            }
         }
+        self.learner.end_eval();
         let report = self.evaluator.evaluate();
         log_println!("{}", report.text().trim_end());
         let epoch = self.epoch as i64;
@@ -330,12 +433,24 @@ impl<L: Learner> Trainer for Engine<L> {
             "" => self.output_dir.clone(),
             dir => PathBuf::from(dir),
         };
-        self.start_epoch = self.learner.resume(&resume_dir)?;
+        let point = self.learner.resume(&resume_dir, self.identity.as_deref())?;
+        self.start_epoch = point.start_epoch;
+        if let Some(p) = point.progress {
+            if let Some(best) = p.best_result {
+                self.best_result = best;
+            }
+            if p.sampler_seed != self.dm.train_loader_x().seed() {
+                log_println!(
+                    "The resumed epochs shuffle and augment with another seed than the first ones (SEED is negative): the result differs from an uninterrupted run's"
+                );
+            }
+        }
         let tb = self.output_dir.join("tensorboard");
         self.writer =
             Some(EventWriter::create(&tb).map_err(|source| EngineError::Io { path: tb, source })?);
         self.time_start = Instant::now();
         for epoch in self.start_epoch..self.max_epoch {
+            stop_point(epoch, 0, 0)?;
             self.epoch = epoch;
             self.run_epoch(epoch)?;
             self.epochs_run += 1;
@@ -352,6 +467,9 @@ impl<L: Learner> Trainer for Engine<L> {
                 log_println!("Deploy the last-epoch model");
             }
             self.final_test(None)?;
+        }
+        if std::env::var_os(KEEP_LAST_EPOCH_ENV).is_none() {
+            rolling::remove(&self.output_dir)?;
         }
         log_println!(
             "Elapsed: {}",

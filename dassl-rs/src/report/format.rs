@@ -180,7 +180,14 @@ pub fn csv(rep: &Report, c: Columns) -> String {
 
 fn md_table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
     let _ = writeln!(out, "| {} |", header.join(" | "));
-    let text_cols = ["method", "backbone", "dataset", "source", "target"];
+    let text_cols = [
+        "method",
+        "backbone",
+        "dataset",
+        "source",
+        "target",
+        "incomplete cells",
+    ];
     let rule: Vec<&str> = header
         .iter()
         .map(|h| if text_cols.contains(h) { "---" } else { "---:" })

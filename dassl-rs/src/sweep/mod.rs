@@ -1,7 +1,8 @@
 //! Sweeps: a YAML file of datasets x shots x seeds x variants becomes a manifest of runs
 //! (`dassl run --sweep FILE`), run by the local executor or as Slurm job arrays, with
 //! the rules of rust-stack.md §12.2: a run is complete only when its `result.json`
-//! carries its config hash; complete runs are skipped, failed ones retried, interrupted
+//! carries its identity (config/identity.rs); every run is validated before the first
+//! starts; complete runs are skipped, failed ones retried, interrupted
 //! ones resume from their checkpoint. See docs/SWEEPS.md.
 
 pub mod exec;

@@ -26,6 +26,9 @@ pub enum Role {
     /// A per-run wrapper or Slurm task: forwards to its run; a second SIGINT leaves at once
     /// (its run dies with it).
     Wrapper,
+    /// `dassl train`: the training loop stops before its next batch ([`stop_requested`]);
+    /// a second SIGINT leaves at once.
+    Run,
 }
 
 /// The first stop signal received (0 before any).
@@ -47,6 +50,14 @@ pub fn forward_signal() -> Signal {
     match Signal::try_from(FIRST.load(Ordering::SeqCst)) {
         Ok(Signal::SIGTERM) => Signal::SIGTERM,
         _ => Signal::SIGINT,
+    }
+}
+
+/// The first stop signal this process received, once [`install`]ed.
+pub fn stop_requested() -> Option<Signal> {
+    match FIRST.load(Ordering::SeqCst) {
+        0 => None,
+        s => Signal::try_from(s).ok(),
     }
 }
 
@@ -133,6 +144,11 @@ pub fn install(role: Role) -> Arc<AtomicBool> {
                 Role::Wrapper => {
                     eprintln!("interrupted again: stopping the run now");
                     signal_groups(Signal::SIGKILL);
+                    std::process::exit(130);
+                }
+                Role::Run if sig == Signal::SIGTERM => {}
+                Role::Run => {
+                    eprintln!("interrupted again: stopping now");
                     std::process::exit(130);
                 }
             }

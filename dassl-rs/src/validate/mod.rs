@@ -87,28 +87,43 @@ fn note<T, E: fmt::Display>(out: &mut Vec<String>, r: Result<T, E>) -> Option<T>
     }
 }
 
-fn choice(cfg: &Config, key: &str, choices: &[&str]) -> Result<(), ConfigError> {
-    let v = cfg.str(key)?;
+/// "invalid value for KEY: VALUE (from where it was set); expected ...".
+fn invalid(cfg: &Config, key: &str, value: String, expected: String) -> String {
+    let from = match cfg.origin(key) {
+        Some(
+            o @ (crate::config::Origin::File { .. }
+            | crate::config::Origin::Flag(_)
+            | crate::config::Origin::Opt(_)),
+        ) => format!(" (from {o})"),
+        _ => String::new(),
+    };
+    format!("invalid value for {key}: {value}{from}; expected {expected}")
+}
+
+fn choice(cfg: &Config, key: &str, choices: &[&str]) -> Result<(), String> {
+    let v = cfg.str(key).map_err(|e| e.to_string())?;
     if choices.contains(&v) {
         return Ok(());
     }
-    Err(ConfigError::InvalidChoice {
-        key: key.into(),
-        value: format!("{v:?}"),
-        expected: format!("one of {}", choices.join(", ")),
-    })
+    Err(invalid(
+        cfg,
+        key,
+        format!("{v:?}"),
+        format!("one of {}", choices.join(", ")),
+    ))
 }
 
-fn at_least(cfg: &Config, key: &str, min: i64) -> Result<(), ConfigError> {
-    let v = cfg.int(key)?;
+fn at_least(cfg: &Config, key: &str, min: i64) -> Result<(), String> {
+    let v = cfg.int(key).map_err(|e| e.to_string())?;
     if v >= min {
         return Ok(());
     }
-    Err(ConfigError::InvalidChoice {
-        key: key.into(),
-        value: v.to_string(),
-        expected: format!("an integer >= {min}"),
-    })
+    Err(invalid(
+        cfg,
+        key,
+        v.to_string(),
+        format!("an integer >= {min}"),
+    ))
 }
 
 /// The engine's keys: ranges and choices; the training keys only when the run trains.
@@ -138,6 +153,15 @@ fn engine_checks(cfg: &Config, trains: bool, out: &mut Vec<String>) {
             Transform::test(&t).map_err(|e| format!("INPUT.TRANSFORMS (test): {e}")),
         );
     }
+    if cfg.get("DATASET.SUBSAMPLE_CLASSES").is_some() {
+        note(
+            out,
+            choice(cfg, "DATASET.SUBSAMPLE_CLASSES", &["all", "base", "new"]),
+        );
+    }
+    if let Some(dir) = note(out, cfg.str("OUTPUT_DIR")) {
+        note(out, writable(dir));
+    }
     if !trains {
         return;
     }
@@ -161,6 +185,33 @@ fn engine_checks(cfg: &Config, trains: bool, out: &mut Vec<String>) {
             );
         }
     }
+}
+
+/// The output folder (or, before it exists, the nearest folder above it) can be written:
+/// a read-only file system is found before the run starts, not after.
+fn writable(dir: &str) -> Result<(), String> {
+    let path = crate::data::split::expand_user(dir);
+    let path = std::path::absolute(&path).unwrap_or(path);
+    let mut p: &std::path::Path = &path;
+    while !p.exists() {
+        match p.parent() {
+            Some(parent) => p = parent,
+            None => return Ok(()),
+        }
+    }
+    if !p.is_dir() {
+        return Err(format!(
+            "OUTPUT_DIR {dir}: {} is a file, expected a folder",
+            p.display()
+        ));
+    }
+    nix::unistd::access(p, nix::unistd::AccessFlags::W_OK).map_err(|e| {
+        format!(
+            "OUTPUT_DIR {dir} cannot be written: {} is not writable ({})",
+            p.display(),
+            std::io::Error::from(e)
+        )
+    })
 }
 
 /// A registry name key's value; empty is "not set", said with where to set it.

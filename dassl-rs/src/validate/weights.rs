@@ -221,3 +221,29 @@ pub fn architecture(
     }
     Ok(config)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_complete_file_passes_and_a_cut_one_is_named_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        std::env::set_var(content_hash::CACHE_ENV, dir.path().join("h.json"));
+        let good = dir.path().join("w.safetensors");
+        let config = crate::clip::random::tiny_config("tiny-vit").unwrap();
+        crate::clip::random::write_random_clip(&good, &config, 1).unwrap();
+        let checked = check(good.to_str().unwrap()).unwrap();
+        assert_eq!(checked.config, config);
+        let bytes = std::fs::read(&good).unwrap();
+        let cut = dir.path().join("cut.safetensors");
+        std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
+        let e = check(cut.to_str().unwrap()).unwrap_err();
+        assert!(
+            e.contains("truncated") && e.contains("cut.safetensors"),
+            "{e}"
+        );
+        let e = check("RN51").unwrap_err();
+        assert!(e.contains("RN51") && e.contains("RN50"), "{e}");
+    }
+}

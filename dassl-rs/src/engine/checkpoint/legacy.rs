@@ -131,5 +131,6 @@ pub(super) fn resume(
         start_epoch: sidecar.epoch,
         tensors,
         val_result: sidecar.val_result,
+        progress: None,
     })
 }

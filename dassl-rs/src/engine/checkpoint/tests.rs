@@ -94,6 +94,8 @@ impl Run {
             scheduler: Some(&self.sched),
             scaler: Some(&self.scaler),
             val_result: val,
+            identity: None,
+            progress: None,
         };
         save(dir, &ckpt, best).unwrap()
     }
@@ -101,6 +103,7 @@ impl Run {
     fn resume_from(&mut self, dir: &Path) -> Resumed {
         let r = resume(
             dir,
+            None,
             Some(&mut self.opt),
             Some(&mut self.sched),
             Some(&mut self.scaler),
@@ -191,7 +194,7 @@ fn best_and_epoch_files_load_and_missing_files_are_named() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("prompt_learner");
     assert!(
-        resume(&dir, None, None, None).unwrap().is_none(),
+        resume(&dir, None, None, None, None).unwrap().is_none(),
         "no checkpoint: train from scratch"
     );
     let mut run = Run::new(None);
@@ -229,7 +232,7 @@ fn best_and_epoch_files_load_and_missing_files_are_named() {
     assert!(err.to_string().contains("model.pth.tar-7"), "{err}");
     // A checkpoint pointer naming a missing file names it too.
     std::fs::write(dir.join("checkpoint"), "model.pth.tar-9\n").unwrap();
-    let err = resume(&dir, None, None, None).unwrap_err();
+    let err = resume(&dir, None, None, None, None).unwrap_err();
     assert!(err.to_string().contains("model.pth.tar-9"), "{err}");
 }
 
@@ -274,7 +277,7 @@ fn coop_pytorch_checkpoints_load_natively() {
     assert_eq!(dropped, ["token_prefix", "token_suffix"]);
     assert_eq!(loaded.tensors.len(), 1);
     // Its state was saved by Python (the scheduler holds objects): not resumable.
-    let err = resume(&dir, None, None, None).unwrap_err();
+    let err = resume(&dir, None, None, None, None).unwrap_err();
     assert!(err.to_string().contains("cannot be resumed"), "{err}");
     // Its optimizer and (object-holding) scheduler state still parse as torch's layouts.
     let mut file = TorchFile::open(&dir.join("model.pth.tar-50")).unwrap();

@@ -1,0 +1,176 @@
+//! One prompt-learning training step (forward, backward, SGD) of dassl-rs's CoOp or CoCoOp
+//! on random images, timed: the dassl-rs side of scripts/bench/run_step_bench.sh (the
+//! Python side, CoOp's `CustomCLIP` on OpenAI's CLIP, is scripts/bench/bench_step.py).
+//!
+//! bench_step WEIGHTS --trainer CoOp|CoCoOp [--classes 100] [--batch 32] [--position end]
+//!     [--csc] [--n-ctx 16] [--prec fp32] [--device cpu|cuda] [--iters 3] [--warmup 1]
+//!     [--threads 2] [--label NAME]
+//!
+//! Prints one JSON line: the median seconds per step and the process's peak resident
+//! memory (VmHWM; GPU memory is sampled from outside by scripts/gpu_check.sh).
+
+use std::time::Instant;
+
+use dassl_rs::config::{setup_cfg, CfgSources};
+use dassl_rs::data::loader::Batch;
+use dassl_rs::engine::trainer_x::Step;
+use tch::{Device, Kind, Tensor};
+
+struct Args {
+    weights: String,
+    trainer: String,
+    classes: usize,
+    batch: i64,
+    position: String,
+    csc: bool,
+    n_ctx: i64,
+    prec: String,
+    cuda: bool,
+    iters: usize,
+    warmup: usize,
+    threads: i32,
+    label: String,
+}
+
+fn parse() -> Args {
+    let mut it = std::env::args().skip(1);
+    let mut a = Args {
+        weights: String::new(),
+        trainer: "CoOp".into(),
+        classes: 100,
+        batch: 32,
+        position: "end".into(),
+        csc: false,
+        n_ctx: 16,
+        prec: "fp32".into(),
+        cuda: false,
+        iters: 3,
+        warmup: 1,
+        threads: 2,
+        label: "model".into(),
+    };
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
+        match arg.as_str() {
+            "--trainer" => a.trainer = value(),
+            "--classes" => a.classes = value().parse().expect("--classes"),
+            "--batch" => a.batch = value().parse().expect("--batch"),
+            "--position" => a.position = value(),
+            "--csc" => a.csc = true,
+            "--n-ctx" => a.n_ctx = value().parse().expect("--n-ctx"),
+            "--prec" => a.prec = value(),
+            "--device" => a.cuda = value() == "cuda",
+            "--iters" => a.iters = value().parse().expect("--iters"),
+            "--warmup" => a.warmup = value().parse().expect("--warmup"),
+            "--threads" => a.threads = value().parse().expect("--threads"),
+            "--label" => a.label = value(),
+            w if !w.starts_with("--") => a.weights = w.to_string(),
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    assert!(
+        !a.weights.is_empty(),
+        "usage: bench_step WEIGHTS --trainer CoOp ..."
+    );
+    a
+}
+
+/// Peak resident memory of this process in MB (Linux `VmHWM`).
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let a = parse();
+    tch::set_num_threads(a.threads);
+    dassl_trainers::link();
+    let section = if a.trainer == "CoCoOp" {
+        "TRAINER.COCOOP"
+    } else {
+        "TRAINER.COOP"
+    };
+    let res = dassl_rs::clip::model::ClipConfig::from_weights(
+        &dassl_rs::clip::weights::WeightMap::load(a.weights.as_ref(), Device::Cpu)
+            .expect("weights load"),
+    )
+    .expect("a CLIP")
+    .image_resolution;
+    let mut opts: Vec<String> = vec![
+        "TRAINER.NAME".into(),
+        a.trainer.clone(),
+        "MODEL.BACKBONE.NAME".into(),
+        a.weights.clone(),
+        "INPUT.SIZE".into(),
+        format!("({res}, {res})"),
+        format!("{section}.N_CTX"),
+        a.n_ctx.to_string(),
+        format!("{section}.PREC"),
+        a.prec.clone(),
+        "OPTIM.NAME".into(),
+        "sgd".into(),
+        "OPTIM.LR".into(),
+        "0.002".into(),
+        "USE_CUDA".into(),
+        if a.cuda { "True" } else { "False" }.into(),
+        "SEED".into(),
+        "1".into(),
+    ];
+    if a.trainer == "CoOp" {
+        opts.extend([
+            "TRAINER.COOP.CLASS_TOKEN_POSITION".into(),
+            a.position.clone(),
+            "TRAINER.COOP.CSC".into(),
+            if a.csc { "True" } else { "False" }.into(),
+        ]);
+    }
+    let cfg = setup_cfg(&CfgSources {
+        opts,
+        ..Default::default()
+    })
+    .expect("config");
+    let names: Vec<String> = (0..a.classes).map(|i| format!("class {i}")).collect();
+    let mut learner = dassl_trainers::bench::prompt_learner(&cfg, &names).expect("learner");
+    tch::manual_seed(0);
+    let batch = Batch {
+        images: Tensor::randn([a.batch, 3, res, res], (Kind::Float, Device::Cpu)),
+        labels: Tensor::randint(a.classes as i64, [a.batch], (Kind::Int64, Device::Cpu)),
+        indices: (0..a.batch as usize).collect(),
+    };
+    let step = |i: usize| Step {
+        epoch: 0,
+        batch_idx: i,
+        num_batches: usize::MAX,
+    };
+    let mut times = Vec::new();
+    for i in 0..a.warmup + a.iters {
+        let t = Instant::now();
+        learner.forward_backward(&batch, step(i)).expect("a step");
+        if a.cuda {
+            tch::Cuda::synchronize(0);
+        }
+        if i >= a.warmup {
+            times.push(t.elapsed().as_secs_f64());
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    println!(
+        "{{\"side\":\"dassl-rs\",\"trainer\":\"{}\",\"model\":\"{}\",\"classes\":{},\"batch\":{},\"position\":\"{}\",\"csc\":{},\"prec\":\"{}\",\"device\":\"{}\",\"iters\":{},\"median_s\":{:.6},\"peak_rss_mb\":{:.1}}}",
+        a.trainer,
+        a.label,
+        a.classes,
+        a.batch,
+        a.position,
+        a.csc,
+        a.prec,
+        if a.cuda { "cuda" } else { "cpu" },
+        a.iters,
+        median,
+        peak_rss_mb()
+    );
+}
