@@ -234,6 +234,7 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         return run_one(&args, m, stop);
     }
     let stop = signals::install(signals::Role::Sweep);
+    let started = std::time::Instant::now();
     let spec = args
         .sweep
         .clone()
@@ -246,7 +247,30 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         axes: args.axes()?,
     };
     let cwd = cwd()?;
-    if let Some(toy) = sw::spec::SweepSpec::from_file(&cwd.join(&spec))?.toy_world {
+    let first = sw::spec::SweepSpec::from_file(&cwd.join(&spec))?;
+    let mut files = vec![spec.clone()];
+    // Chained files sit beside the first one.
+    let spec_dir = spec.parent().map(Path::to_path_buf).unwrap_or_default();
+    for next in &first.then {
+        let path = cwd.join(&spec_dir).join(next);
+        let chained = sw::spec::SweepSpec::from_file(&path)?;
+        if !chained.then.is_empty()
+            || (chained.toy_world.is_some() && chained.toy_world != first.toy_world)
+        {
+            return Err(SweepError::Spec {
+                path,
+                what: format!(
+                    "a sweep chained by `then:` in {} may not chain others, and its `toy_world` \
+                     must be the first file's",
+                    spec.display()
+                ),
+            }
+            .into());
+        }
+        files.push(spec_dir.join(next));
+    }
+    let mut pretrain_seconds = None;
+    if let Some(toy) = &first.toy_world {
         let mut budget = crate::toyworld::Budget::default();
         if let Some(steps) = toy.steps {
             budget.steps = steps;
@@ -257,6 +281,13 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
             &budget,
         )
         .map_err(|e| CliError::Usage(format!("toy world: {e}")))?;
+        if world.trained {
+            pretrain_seconds = world
+                .info
+                .pretraining
+                .get("seconds")
+                .and_then(|v| v.as_f64());
+        }
         ov.root
             .get_or_insert_with(|| world.data_root.to_string_lossy().into_owned());
         let res = world
@@ -274,28 +305,66 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         opts.append(&mut ov.opts);
         ov.opts = opts;
     }
-    let prepared = sw::prepare_full(&spec, &ov, &cwd, &CliResolver)?;
-    let m = &prepared.manifest;
+    // Every file is planned (and its errors reported) before any run starts.
+    let prepared = files
+        .iter()
+        .map(|f| sw::prepare_full(f, &ov, &cwd, &CliResolver))
+        .collect::<Result<Vec<_>, _>>()?;
+    let manifests: Vec<&Manifest> = prepared.iter().map(|p| &p.manifest).collect();
     if stop.load(Ordering::SeqCst) {
         return Err(SweepError::Interrupted { running: 0 }.into());
     }
     if args.dry_run {
-        println!("output: {}", m.output.display());
-        for n in &prepared.notes {
-            println!("override: {n}");
+        for p in &prepared {
+            println!("output: {}", p.manifest.output.display());
+            for n in &p.notes {
+                println!("override: {n}");
+            }
+            print!("{}", sw::status::dry_run_text(&p.manifest));
         }
-        print!("{}", sw::status::dry_run_text(m));
         return Ok(());
     }
-    m.write()?;
-    prepared.write_effective()?;
-    match args.executor {
-        Executor::Local => run_local(&args, m, stop),
-        Executor::Slurm => run_slurm(&args, m, stop),
+    for p in &prepared {
+        p.manifest.write()?;
+        p.write_effective()?;
     }
+    let last = manifests.len() - 1;
+    for (i, m) in manifests.iter().enumerate() {
+        // Tables once, after the last file (they cover every file of a shared output).
+        let report = i == last || m.output != manifests[last].output;
+        match args.executor {
+            Executor::Local => run_local(&args, m, stop.clone(), report)?,
+            Executor::Slurm => run_slurm(&args, m, stop.clone())?,
+        }
+    }
+    if first.toy_world.is_some() && args.executor == Executor::Local {
+        let timing = crate::toyworld::targets::Timing {
+            pretrain_seconds,
+            total_seconds: started.elapsed().as_secs_f64(),
+        };
+        demo_summary(&manifests[last].output, &timing)?;
+    }
+    Ok(())
 }
 
-fn run_local(args: &RunArgs, m: &Manifest, stop: Arc<AtomicBool>) -> Result<(), CliError> {
+/// The toy world's claims and timing: printed, and written to OUTPUT/reports/demo.md.
+fn demo_summary(output: &Path, timing: &crate::toyworld::targets::Timing) -> Result<(), CliError> {
+    use crate::toyworld::targets;
+    let summary = targets::summarise(&crate::report::collect(output)?);
+    let date = chrono::Local::now().format("%Y-%m-%d %H:%M %Z").to_string();
+    let text = targets::markdown(&summary, timing, &targets::machine(), &date);
+    println!("{text}");
+    let path = output.join("reports").join("demo.md");
+    crate::fsutil::write_atomic(&path, text.as_bytes())
+        .map_err(|source| CliError::Io { path, source })
+}
+
+fn run_local(
+    args: &RunArgs,
+    m: &Manifest,
+    stop: Arc<AtomicBool>,
+    report: bool,
+) -> Result<(), CliError> {
     let env = std::env::var("CUDA_VISIBLE_DEVICES").ok();
     let visible = if env.is_none() {
         usize::try_from(tch::Cuda::device_count()).unwrap_or(0)
@@ -320,7 +389,9 @@ fn run_local(args: &RunArgs, m: &Manifest, stop: Arc<AtomicBool>) -> Result<(), 
         opts.slots.join(",")
     );
     let summary = local::run_local(m, &opts)?;
-    print_and_save(&m.output)?;
+    if report || summary.interrupted || !summary.failed.is_empty() {
+        print_and_save(&m.output)?;
+    }
     if summary.interrupted {
         let running = summary.total - summary.already_done - summary.ran - summary.failed.len();
         return Err(SweepError::Interrupted { running }.into());

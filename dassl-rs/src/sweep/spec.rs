@@ -124,6 +124,11 @@ pub struct SweepSpec {
     /// are made (or reused from the cache) before the sweep starts.
     #[serde(default)]
     pub toy_world: Option<ToyWorldRef>,
+    /// Sweep files run after this one by the same command, with the same overrides
+    /// (configs/demo.yaml chains its CSC and base-to-new parts, which need other shots or
+    /// another protocol); paths relative to the folder the command runs in.
+    #[serde(default)]
+    pub then: Vec<String>,
 }
 
 /// `toy_world:` in a sweep file.

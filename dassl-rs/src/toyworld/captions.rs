@@ -1,25 +1,13 @@
-//! Words of the toy world: every colour x texture x shape combination, its captions,
-//! and the combinations held out of pretraining.
+//! Words of the toy world: every colour x texture x shape combination and the
+//! combinations held out of pretraining (captions around them: [`super::style`]).
 
 use serde::Serialize;
 
 use crate::data::pyrandom::PyRandom;
 use crate::data::toy::{toy_attributes, MAX_TOY_CLASSES};
 
-/// Caption templates of the pretraining corpus. The zero-shot prompt ("a photo of a {}.")
-/// is one of them, so zero-shot tests unseen word combinations, not an unseen sentence.
-pub const CAPTION_TEMPLATES: [&str; 8] = [
-    "a photo of a {}.",
-    "a picture of a {}.",
-    "an image of a {}.",
-    "a {}.",
-    "a photo of the {}.",
-    "a drawing of a {}.",
-    "a rendering of a {}.",
-    "a small image of a {}.",
-];
-
-/// The prompt zero-shot CLIP uses for datasets CoOp has no template for.
+/// The prompt zero-shot CLIP uses for datasets CoOp has no template for. Pretraining
+/// captions photos this way, but the demo datasets are infrared and ultraviolet.
 pub const ZERO_SHOT_TEMPLATE: &str = "a photo of a {}.";
 
 /// Held-out toy classes per block of ten consecutive dataset classes, so every toy
@@ -54,11 +42,6 @@ impl Combo {
             t[self.texture % t.len()],
             s[self.shape % s.len()]
         )
-    }
-
-    /// The caption of this combination under template `template` (index, taken modulo).
-    pub fn caption(&self, template: usize) -> String {
-        CAPTION_TEMPLATES[template % CAPTION_TEMPLATES.len()].replace("{}", &self.phrase())
     }
 }
 

@@ -9,11 +9,13 @@ use serde::Serialize;
 use tch::{Kind, Tensor};
 
 use super::captions::{Combo, ZERO_SHOT_TEMPLATE};
-use super::pretrain::{render_batch, tokenize, CLIP_PIXEL_MEAN, CLIP_PIXEL_STD};
+use super::pretrain::{render_batch, tokenize, RenderItem, CLIP_PIXEL_MEAN, CLIP_PIXEL_STD};
+use super::style::{Domain, Look};
 use super::ToyWorldError;
 use crate::clip::model::Clip;
 use crate::clip::tokenizer::ClipTokenizer;
 use crate::data::decode::read_image;
+use crate::data::pyrandom::PyRandom;
 use crate::data::split::read_split;
 use crate::data::transforms::{sample_rng, Transform, TransformConfig};
 
@@ -39,9 +41,18 @@ pub struct ZeroShotReport {
 
 /// Normalised text features `[C, embed]` of "a photo of a {class}." for each class.
 pub fn class_text_features(clip: &Clip, classnames: &[String]) -> Result<Tensor, ToyWorldError> {
+    template_text_features(clip, classnames, ZERO_SHOT_TEMPLATE)
+}
+
+/// Normalised text features `[C, embed]` of `template` filled with each class name.
+pub fn template_text_features(
+    clip: &Clip,
+    classnames: &[String],
+    template: &str,
+) -> Result<Tensor, ToyWorldError> {
     let prompts: Vec<String> = classnames
         .iter()
-        .map(|c| ZERO_SHOT_TEMPLATE.replace("{}", &c.replace('_', " ")))
+        .map(|c| template.replace("{}", &c.replace('_', " ")))
         .collect();
     let tokens = tokenize(&ClipTokenizer::new(), &prompts)?;
     Ok(tch::no_grad(|| normalized(&clip.encode_text(&tokens))))
@@ -159,17 +170,42 @@ pub fn zero_shot_split(
     ))
 }
 
-/// Zero-shot accuracy on `per_class` freshly drawn images of each of `classes`, from a
-/// random stream (`seed`) that pretraining never uses: tuning without touching any split.
+/// Zero-shot accuracy on `per_class` freshly drawn images of each of `classes` in
+/// `domain` (random nuisances), from a random stream (`seed`) that pretraining never
+/// uses: tuning without touching any split.
 pub fn zero_shot_rendered(
     clip: &Clip,
     classes: &[Combo],
+    domain: Domain,
+    per_class: usize,
+    seed: u64,
+    held_out: &[Combo],
+) -> Result<ZeroShotReport, ToyWorldError> {
+    rendered_with_template(
+        clip,
+        classes,
+        domain,
+        ZERO_SHOT_TEMPLATE,
+        per_class,
+        seed,
+        held_out,
+    )
+}
+
+/// [`zero_shot_rendered`] with another prompt template (e.g. one naming the domain: the
+/// accuracy a prompt learner could reach by finding the domain word).
+pub fn rendered_with_template(
+    clip: &Clip,
+    classes: &[Combo],
+    domain: Domain,
+    template: &str,
     per_class: usize,
     seed: u64,
     held_out: &[Combo],
 ) -> Result<ZeroShotReport, ToyWorldError> {
     let size = clip.input_resolution() as u32;
-    let mut items = Vec::new();
+    let mut looks = PyRandom::from_key_words(&[seed as u32, (seed >> 32) as u32, 0x4c4f_4f4b]);
+    let mut items: Vec<RenderItem> = Vec::new();
     let mut labels = Vec::new();
     for (label, combo) in classes.iter().enumerate() {
         for i in 0..per_class {
@@ -180,13 +216,13 @@ pub fn zero_shot_rendered(
                 label as u32,
                 i as u32,
             ];
-            items.push((*combo, key));
+            items.push((*combo, Look::random(domain, &mut looks), key));
             labels.push(label);
         }
     }
-    let images = render_batch(&items, size)?;
+    let images = render_batch(&items, size, None)?;
     let names: Vec<String> = classes.iter().map(Combo::phrase).collect();
-    let text = class_text_features(clip, &names)?;
+    let text = template_text_features(clip, &names, template)?;
     let preds = predict(clip, &text, &images);
     let held: Vec<bool> = classes.iter().map(|c| held_out.contains(c)).collect();
     Ok(summarise(

@@ -2,15 +2,19 @@
 //! CoOp pipeline (zero-shot, prompt learning, linear probe) runs without downloads.
 //!
 //! The CLIP is our [`Clip`] architecture trained contrastively on captioned toy images
-//! ("a photo of a red striped circle.") over all 120 colour x texture x shape
-//! combinations except some held out, so zero-shot accuracy on held-out toy classes
-//! measures compositional generalisation. Everything is cached under a key that changes
-//! with the recipe, so the first run trains (a few minutes on two cores) and later runs
-//! reuse the file.
+//! ("a dark infrared photo of a red striped circle.") over all 120 colour x texture x
+//! shape combinations except some held out, so zero-shot accuracy on held-out toy classes
+//! measures compositional generalisation. The demo datasets are each in a domain (see
+//! [`style`]) that the zero-shot prompt does not name, which is what CoOp's learned
+//! context can find. Everything is cached under a key that changes with the recipe, so
+//! the first run trains (a few minutes on two cores) and later runs reuse the file.
 
 pub mod captions;
+pub mod datasets;
 pub mod eval;
 pub mod pretrain;
+pub mod style;
+pub mod targets;
 
 use std::path::{Path, PathBuf};
 
@@ -22,20 +26,21 @@ use thiserror::Error;
 use crate::clip::model::{Clip, Precision};
 use crate::clip::weights::ClipError;
 use crate::data::split::python_json;
-use crate::data::toy::{
-    make_toy, ToyDatasetSpec, ToySpec, TOY_DATASET_DIR, TOY_MARKER, TOY_SPLIT_NAME,
-};
 use crate::errors::DataError;
 use crate::fsutil::write_atomic;
 use crate::logging::print;
 
 pub use captions::{held_out_classes, held_out_combos, training_combos, Combo};
+pub use datasets::{
+    datasets_ready, write_datasets, DemoDataset, DEMO_DATASETS, TOY20_DATASET_DIR, TOY20_SPLIT_NAME,
+};
 pub use eval::{zero_shot_rendered, zero_shot_split, ZeroShotReport};
 pub use pretrain::{pretrain, save_weights, Budget, PretrainReport, Recipe};
+pub use style::{Domain, Look};
 
 /// Bumped whenever code changes what a recipe produces (drawing, captions, training),
 /// so stale caches are never reused.
-pub const TOY_WORLD_VERSION: u32 = 1;
+pub const TOY_WORLD_VERSION: u32 = 2;
 /// The weights file inside a cache entry.
 pub const WEIGHTS_FILE: &str = "toy_clip.safetensors";
 /// The recipe/result description beside it.
@@ -64,59 +69,6 @@ pub enum ToyWorldError {
     Torch(#[from] tch::TchError),
 }
 
-/// Folder of the second demo dataset (read by the `ToyShapes20` dataset plugin).
-pub const TOY20_DATASET_DIR: &str = "toy_shapes20";
-/// Its split name (`split_zhou_ToyShapes20.json`).
-pub const TOY20_SPLIT_NAME: &str = "ToyShapes20";
-
-/// One toy dataset of the demo: where `make_toy` writes it and what reads it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DemoDataset {
-    /// The registered `DATASET.NAME` that reads it (with `DATASET.ROOT` = the data root).
-    pub dataset_name: &'static str,
-    /// Folder under the data root.
-    pub dataset_dir: &'static str,
-    /// `split_zhou_<split_name>.json`.
-    pub split_name: &'static str,
-    pub num_classes: usize,
-    /// 50/20/30 split: 60 images give 30 train per class (16 shots exist), 18 test.
-    pub images_per_class: usize,
-}
-
-/// The demo's toy datasets: the first 10 and the first 20 toy classes.
-pub const DEMO_DATASETS: [DemoDataset; 2] = [
-    DemoDataset {
-        dataset_name: "ToyShapes",
-        dataset_dir: TOY_DATASET_DIR,
-        split_name: TOY_SPLIT_NAME,
-        num_classes: 10,
-        images_per_class: 60,
-    },
-    DemoDataset {
-        dataset_name: "ToyShapes20",
-        dataset_dir: TOY20_DATASET_DIR,
-        split_name: TOY20_SPLIT_NAME,
-        num_classes: 20,
-        images_per_class: 50,
-    },
-];
-
-/// `make_toy`'s spec for the demo datasets at `image_size` pixels.
-pub fn demo_toy_spec(image_size: u32) -> ToySpec {
-    ToySpec {
-        datasets: DEMO_DATASETS
-            .iter()
-            .map(|d| ToyDatasetSpec {
-                dataset_dir: d.dataset_dir.into(),
-                split_name: d.split_name.into(),
-                num_classes: d.num_classes,
-                images_per_class: d.images_per_class,
-                image_size,
-            })
-            .collect(),
-    }
-}
-
 /// Where toy worlds are cached: `~/.cache/dassl-rs/toyworld`, or `DASSL_TOYWORLD_CACHE`.
 pub fn default_cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("DASSL_TOYWORLD_CACHE") {
@@ -135,7 +87,6 @@ pub struct ToyClipInfo {
     pub seed: u64,
     pub recipe: serde_json::Value,
     pub steps: usize,
-    pub templates: Vec<String>,
     /// Toy class indices (as `toy_classnames` orders them) kept out of pretraining.
     pub held_out_classes: Vec<usize>,
     pub held_out: Vec<String>,
@@ -187,7 +138,6 @@ pub fn cache_key(recipe: &Recipe, seed: u64, budget: &Budget) -> String {
         seed: u64,
         steps: usize,
         datasets: &'a [DemoDataset],
-        templates: &'a [&'a str],
     }
     let json = python_json(&Key {
         version: TOY_WORLD_VERSION,
@@ -195,10 +145,22 @@ pub fn cache_key(recipe: &Recipe, seed: u64, budget: &Budget) -> String {
         seed,
         steps: budget.steps,
         datasets: &DEMO_DATASETS,
-        templates: &captions::CAPTION_TEMPLATES,
     });
     let digest = Sha256::digest(json.as_bytes());
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Environment variable with a JSON object of [`Recipe`] fields that replace the demo's
+/// (for tuning the toy world; the cache key follows the recipe).
+pub const RECIPE_ENV: &str = "DASSL_TOYWORLD_RECIPE";
+
+/// The demo's recipe: [`Recipe::default`], with the fields given in [`RECIPE_ENV`].
+pub fn demo_recipe() -> Result<Recipe, ToyWorldError> {
+    let Some(text) = std::env::var_os(RECIPE_ENV) else {
+        return Ok(Recipe::default());
+    };
+    serde_json::from_str(&text.to_string_lossy())
+        .map_err(|e| ToyWorldError::Recipe(format!("{RECIPE_ENV}: {e}")))
 }
 
 /// [`ensure_toy_world_with`] with the demo recipe.
@@ -207,7 +169,7 @@ pub fn ensure_toy_world(
     seed: u64,
     budget: &Budget,
 ) -> Result<ToyWorld, ToyWorldError> {
-    ensure_toy_world_with(cache, seed, &Recipe::default(), budget)
+    ensure_toy_world_with(cache, seed, &demo_recipe()?, budget)
 }
 
 /// Returns the toy world of `(recipe, seed, budget)` under `cache`, pretraining the CLIP
@@ -259,10 +221,6 @@ pub fn ensure_toy_world_with(
             seed,
             recipe: to_value(recipe),
             steps: budget.steps,
-            templates: captions::CAPTION_TEMPLATES
-                .iter()
-                .map(|t| t.to_string())
-                .collect(),
             held_out_classes: held_out_classes(seed),
             held_out: held.iter().map(Combo::phrase).collect(),
             training_combinations: combos.len(),
@@ -280,20 +238,15 @@ pub fn ensure_toy_world_with(
             report.final_loss,
             report.seconds
         ));
-        info
+        // As a later run reads it back (JSON floats do not always round-trip exactly).
+        serde_json::from_str(&text).unwrap_or(info)
     };
-    let datasets_ready = DEMO_DATASETS.iter().all(|d| {
-        let p = data_root.join(d.dataset_dir);
-        p.join(TOY_MARKER).is_file()
-            && p.join(format!("split_zhou_{}.json", d.split_name))
-                .is_file()
-    });
-    if !datasets_ready {
+    if !datasets_ready(&data_root, &DEMO_DATASETS) {
         print(&format!(
             "toy world: writing the demo datasets under {}",
             data_root.display()
         ));
-        make_toy(&data_root, seed, &demo_toy_spec(recipe.image_size as u32))?;
+        write_datasets(&data_root, seed, recipe.image_size as u32, &DEMO_DATASETS)?;
     }
     Ok(ToyWorld {
         dir,

@@ -2,8 +2,9 @@
 //!
 //! The model is our own [`Clip`] (OpenAI's architecture and key names), so the saved
 //! file is read by `Clip::load` like any released checkpoint. Images are drawn by the
-//! toy datasets' own code (then JPEG round-tripped, as the datasets store them), so
-//! pretraining and the demo datasets share one image distribution.
+//! toy datasets' own code in a random [`Look`] (domain, lighting, blur), JPEG round-tripped
+//! as the datasets store them, then augmented as CoOp trains (random resized crop and
+//! flip), so the demo runs CoOp's own configs on images the toy CLIP has seen the like of.
 
 use std::path::Path;
 use std::time::Instant;
@@ -15,14 +16,15 @@ use serde::Serialize;
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
-use super::captions::{Combo, CAPTION_TEMPLATES};
+use super::captions::Combo;
+use super::style::{Domain, Look};
 use super::ToyWorldError;
 use crate::clip::model::{Clip, ClipConfig, Precision, VisionConfig};
 use crate::clip::tokenizer::ClipTokenizer;
 use crate::data::decode::decode;
 use crate::data::pyrandom::PyRandom;
 use crate::data::toy::{draw_combination, encode_jpeg};
-use crate::data::transforms::{to_tensor_into, Normalize};
+use crate::data::transforms::{sample_rng, to_tensor_into, Normalize, Transform, TransformConfig};
 
 /// CLIP's pixel statistics (what CoOp's configs normalise with).
 pub const CLIP_PIXEL_MEAN: [f64; 3] = [0.48145466, 0.4578275, 0.40821073];
@@ -30,12 +32,20 @@ pub const CLIP_PIXEL_MEAN: [f64; 3] = [0.48145466, 0.4578275, 0.40821073];
 pub const CLIP_PIXEL_STD: [f64; 3] = [0.26862954, 0.26130258, 0.27577711];
 /// OpenAI clamps the learned temperature so logits never exceed 100.
 const MAX_LOG_SCALE: f64 = 4.605_170_185_988_092;
-/// Captions are a dozen tokens; the causal mask makes the end-of-text feature exactly
+/// Captions are at most 16 tokens; the causal mask makes the end-of-text feature exactly
 /// the same whether the row is cut here or padded to 77, so pretraining cuts here.
 const TRAIN_TOKENS: i64 = 24;
+/// Domains of pretraining images: half photos, a quarter each infrared and ultraviolet.
+const DOMAIN_MIX: [Domain; 4] = [
+    Domain::Photo,
+    Domain::Photo,
+    Domain::Infrared,
+    Domain::Ultraviolet,
+];
 
 /// Everything that decides the pretrained weights except the seed and step budget.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Recipe {
     /// Image side in pixels (also the toy datasets' image size).
     pub image_size: i64,
@@ -62,6 +72,10 @@ pub struct Recipe {
     /// Learn the 49408-row token embedding (else it keeps its random initialisation,
     /// which saves most of the optimiser's work: the captions use a few dozen tokens).
     pub train_token_embedding: bool,
+    /// Share of pretraining images augmented as CoOp's configs do (random resized crop,
+    /// scale 0.08-1, and flip); the others are seen whole, so the model also learns from
+    /// clean views.
+    pub augment_share: f64,
 }
 
 impl Default for Recipe {
@@ -69,16 +83,17 @@ impl Default for Recipe {
         Recipe {
             image_size: 32,
             vision: "vit".into(),
-            vision_layers: 2,
+            vision_layers: 3,
             vision_width: 64,
             patch_size: 8,
             text_width: 64,
-            text_layers: 1,
+            text_layers: 3,
             embed_dim: 64,
             batch_size: 64,
             lr: 2e-3,
             warmup_steps: 50,
             train_token_embedding: false,
+            augment_share: 0.5,
         }
     }
 }
@@ -136,12 +151,11 @@ pub struct Budget {
 }
 
 impl Default for Budget {
-    /// The README demo's budget: 600 steps (about 1.5 minutes on two idle cores; the
-    /// zero-shot accuracy is within a few points of 1000 steps). No time cap: a cap would
-    /// make the cached model depend on how busy the machine was.
+    /// The README demo's budget: 1500 steps. No time cap: a cap would make the cached
+    /// model depend on how busy the machine was.
     fn default() -> Self {
         Budget {
-            steps: 600,
+            steps: 1500,
             max_seconds: None,
         }
     }
@@ -245,31 +259,54 @@ pub fn init_parameters(vs: &nn::VarStore, config: &ClipConfig, seed: u64) {
     });
 }
 
-/// Draws one combination as the toy datasets store it: rendered, JPEG-encoded, decoded.
+/// Draws one combination in `look` as the toy datasets store it: rendered, JPEG-encoded,
+/// decoded.
 pub fn render(
     combo: Combo,
+    look: &Look,
     size: u32,
     rng: &mut PyRandom,
 ) -> Result<image::RgbImage, ToyWorldError> {
-    let img = draw_combination(combo.colour, combo.texture, combo.shape, size, rng);
+    let mut img = draw_combination(combo.colour, combo.texture, combo.shape, size, rng);
+    look.apply(&mut img);
     let jpeg = encode_jpeg(&img)?;
     decode(&jpeg).map_err(|e| ToyWorldError::Image(e.to_string()))
 }
 
-/// Renders `items` (combination, key words of its random stream) into a normalised
-/// `[N, 3, size, size]` batch, in parallel.
-pub fn render_batch(items: &[(Combo, Vec<u32>)], size: u32) -> Result<Tensor, ToyWorldError> {
+/// CoOp's train transform (random resized crop, flip, CLIP normalisation) at `size`.
+pub fn train_transform(size: u32) -> Result<Transform, ToyWorldError> {
+    let mut cfg = TransformConfig::coop_clip();
+    cfg.size = (size as usize, size as usize);
+    Transform::train(&cfg).map_err(|e| ToyWorldError::Recipe(e.to_string()))
+}
+
+/// One image to render: class, look and the key words of its random streams.
+pub type RenderItem = (Combo, Look, Vec<u32>);
+
+/// Renders `items` into a normalised `[N, 3, size, size]` batch, in parallel, through
+/// `augment` when given (its random draws keyed by the item's key words).
+pub fn render_batch(
+    items: &[RenderItem],
+    size: u32,
+    augment: Option<&Transform>,
+) -> Result<Tensor, ToyWorldError> {
     let norm = Normalize::new(CLIP_PIXEL_MEAN, CLIP_PIXEL_STD)
         .map_err(|e| ToyWorldError::Recipe(e.to_string()))?;
     let plane = 3 * (size * size) as usize;
     let chunks: Vec<Vec<f32>> = items
         .par_iter()
-        .map(|(combo, key)| {
+        .map(|(combo, look, key)| {
             let mut rng = PyRandom::from_key_words(key);
-            let img = render(*combo, size, &mut rng)?;
+            let img = render(*combo, look, size, &mut rng)?;
             let mut out = vec![0f32; plane];
-            to_tensor_into(&img, Some(&norm), &mut out)
-                .map_err(|e| ToyWorldError::Image(e.to_string()))?;
+            let done = match augment {
+                Some(t) => {
+                    let mut arng = sample_rng(rng.getrandbits(64), 0, 0);
+                    t.apply_into(&img, &mut arng, &mut out)
+                }
+                None => to_tensor_into(&img, Some(&norm), &mut out),
+            };
+            done.map_err(|e| ToyWorldError::Image(e.to_string()))?;
             Ok(out)
         })
         .collect::<Result<_, ToyWorldError>>()?;
@@ -313,8 +350,8 @@ fn image_key(seed: u64, step: usize, j: usize) -> Vec<u32> {
     ]
 }
 
-/// Pretrains a fresh tiny CLIP on `combos` (captioned with every template) and returns
-/// it; deterministic for a seed (up to BLAS rounding across thread counts). `progress` gets one line per 100 steps.
+/// Pretrains a fresh tiny CLIP on `combos` (each image in a random look, captioned to
+/// match) and returns it; deterministic for a seed (up to BLAS rounding across thread counts). `progress` gets one line per 100 steps.
 pub fn pretrain(
     recipe: &Recipe,
     combos: &[Combo],
@@ -345,13 +382,8 @@ pub fn pretrain(
         amsgrad: false,
     }
     .build(&vs, recipe.lr)?;
-    // Every caption of every combination, tokenised once: row = combo * templates + t.
     let tokenizer = ClipTokenizer::new();
-    let captions: Vec<String> = combos
-        .iter()
-        .flat_map(|c| (0..CAPTION_TEMPLATES.len()).map(move |t| c.caption(t)))
-        .collect();
-    let all_tokens = tokenize(&tokenizer, &captions)?.narrow(1, 0, TRAIN_TOKENS);
+    let augment = train_transform(recipe.image_size as u32)?;
     let batch = recipe.batch_size.min(combos.len());
     let size = recipe.image_size as u32;
     let mut rng = PyRandom::from_key_words(&[seed as u32, (seed >> 32) as u32, 0x4241_5443]);
@@ -373,20 +405,24 @@ pub fn pretrain(
         }
         rng.shuffle(&mut order);
         let picked = &order[..batch];
-        let rows: Vec<i64> = picked
-            .iter()
-            .map(|&c| {
-                (c * CAPTION_TEMPLATES.len()
-                    + rng.randbelow(CAPTION_TEMPLATES.len() as u64) as usize) as i64
-            })
-            .collect();
-        let items: Vec<(Combo, Vec<u32>)> = picked
-            .iter()
-            .enumerate()
-            .map(|(j, &c)| (combos[c], image_key(seed, step, j)))
-            .collect();
-        let images = render_batch(&items, size)?;
-        let tokens = all_tokens.index_select(0, &Tensor::from_slice(&rows));
+        let mut captions = Vec::with_capacity(batch);
+        let mut items: Vec<RenderItem> = Vec::with_capacity(batch);
+        for (j, &c) in picked.iter().enumerate() {
+            let domain = DOMAIN_MIX[rng.randbelow(DOMAIN_MIX.len() as u64) as usize];
+            let look = Look::random(domain, &mut rng);
+            captions.push(look.caption(&combos[c].phrase(), &mut rng));
+            items.push((combos[c], look, image_key(seed, step, j)));
+        }
+        // The first `augment_share` of the (shuffled) batch is augmented.
+        let n_aug = ((batch as f64) * recipe.augment_share.clamp(0.0, 1.0)).round() as usize;
+        let images = Tensor::cat(
+            &[
+                render_batch(&items[..n_aug], size, Some(&augment))?,
+                render_batch(&items[n_aug..], size, None)?,
+            ],
+            0,
+        );
+        let tokens = tokenize(&tokenizer, &captions)?.narrow(1, 0, TRAIN_TOKENS);
         opt.set_lr(lr_at(recipe, budget.steps, step));
         let loss = contrastive_loss(&clip, &images, &tokens);
         opt.backward_step(&loss);
