@@ -4,7 +4,8 @@
 # feature cache, then repeated (the image features come from the cache). Whole-process
 # wall time, as a user waits for it: startup, model build, data, encoders, metrics.
 # Data: a toy dataset of 10 classes x 334 images at the model's resolution (CoOp's
-# 50/20/30 split leaves 1000 test images); weights: random of MODEL's shape.
+# 50/20/30 split leaves 1000 test images); weights: random of MODEL's shape; the context:
+# a 1-epoch, 1-shot dassl-rs run that both sides load (--model-dir, --load-epoch 1).
 #
 #   COOP_DIR=... DASSL_DIR=... PYTHONPATH=... scripts/bench/run_eval_bench.sh
 #
@@ -30,6 +31,16 @@ common=(--root "$data" --trainer CoOp --eval-only DATASET.NAME ToyShapes
     MODEL.BACKBONE.NAME "$weights" INPUT.SIZE "($res, $res)" TRAINER.COOP.PREC "$PREC"
     DATALOADER.NUM_WORKERS "$WORKERS" USE_CUDA "$use_cuda")
 cfg="configs/trainers/CoOp/rn50.yaml"
+# --eval-only needs a trained run (dassl train validates it): one epoch at one shot, once.
+model_dir="$WORK/eval_model_$MODEL"
+if [ ! -f "$model_dir/prompt_learner/model.pth.tar-1" ]; then
+    rm -rf "$model_dir"
+    DASSL_FEATURE_CACHE=off "$DASSL" train --config-file "$cfg" --output-dir "$model_dir" \
+        --root "$data" --trainer CoOp DATASET.NAME ToyShapes DATASET.NUM_SHOTS 1 OPTIM.MAX_EPOCH 1 \
+        MODEL.BACKBONE.NAME "$weights" INPUT.SIZE "($res, $res)" TRAINER.COOP.PREC "$PREC" \
+        USE_CUDA "$use_cuda" >"$WORK/eval_model.log" 2>&1
+fi
+common=(--model-dir "$model_dir" --load-epoch 1 "${common[@]}")
 cache="$WORK/eval_feature_cache"
 rm -rf "$cache" "$WORK"/eval_out_*
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -50,7 +61,7 @@ ratio() { awk -v p="$1" -v r="$2" 'BEGIN { if (p + 0 > 0) printf "%.1fx", p / r;
     echo "## Evaluation with the feature cache (issue 13, $DEVICE)"
     echo
     echo "Evaluating CoOp on a $images-image test split (toy images at ${res} px, random weights of"
-    echo "$MODEL's shape, random-initialised context, so accuracy is at chance): CoOp's own"
+    echo "$MODEL's shape, a context trained for one epoch at one shot and loaded by both sides): CoOp's own"
     echo "\`train.py --eval-only\` (scripts/compare/python_coop.py) against \`dassl train --eval-only\`"
     echo "with an empty feature cache, then repeated, when the image features come from the"
     echo "cache and the text features are computed once. Whole-process wall time."
