@@ -459,8 +459,8 @@ pub enum ReportError {
         "no sweep manifest in {path}/.dassl/manifests: run `dassl run --sweep FILE` into it first"
     )]
     NoManifest { path: PathBuf },
-    #[error("no runs in {path}: no sweep manifest (.dassl/manifests) and no folder with a log.txt holding a Dassl config")]
-    NoRuns { path: PathBuf },
+    #[error("no sweep manifest in {path}/.dassl/manifests and no run folder (a log.txt holding a Dassl config) under it{}", if *.missing { ": the folder does not exist" } else { "" })]
+    NoRuns { path: PathBuf, missing: bool },
     #[error("cannot draw {path}: {reason}")]
     Plot { path: PathBuf, reason: String },
     #[error("{0}")]

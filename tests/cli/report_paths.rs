@@ -321,7 +321,11 @@ fn a_sweep_hand_made_runs_and_a_coop_tree_report_together() {
     std::fs::create_dir_all(d.join("empty")).unwrap();
     let o = dassl_in(d, &["report", "empty"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("no runs in empty"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no sweep manifest in empty/.dassl/manifests and no run folder"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -557,10 +557,10 @@ fn run_one(args: &RunArgs, manifest: &Path, stop: Arc<AtomicBool>) -> Result<(),
 
 /// Prints the Markdown summary and writes every report into OUTPUT/reports.
 fn print_and_save(output: &Path) -> Result<(), CliError> {
-    let rep = crate::report::build(
-        &crate::report::collect(output)?,
-        &crate::report::Paper::default(),
-    );
+    let records = crate::report::collect(output)?;
+    let done = records.iter().filter(|r| r.accuracy.is_some()).count();
+    println!("{done} of {} runs complete", records.len());
+    let rep = crate::report::build(&records, &crate::report::Paper::default());
     println!(
         "{}",
         crate::report::format::markdown(&rep, Columns::default())

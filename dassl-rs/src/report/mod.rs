@@ -103,10 +103,10 @@ pub fn collect_paths(paths: &[std::path::PathBuf]) -> Result<Vec<Record>, Report
     for p in paths {
         let mut out = Vec::new();
         if !p.exists() {
-            return Err(ReportError::Usage(format!(
-                "{}: no such folder",
-                p.display()
-            )));
+            return Err(ReportError::NoRuns {
+                path: p.clone(),
+                missing: true,
+            });
         }
         let manifests = Manifest::read_all(p).map_err(|e| ReportError::BadFile {
             path: p.clone(),
@@ -121,7 +121,10 @@ pub fn collect_paths(paths: &[std::path::PathBuf]) -> Result<Vec<Record>, Report
         }
         let found = discover::collect_tree(p, &skip);
         if manifests.is_empty() && found.is_empty() {
-            return Err(ReportError::NoRuns { path: p.clone() });
+            return Err(ReportError::NoRuns {
+                path: p.clone(),
+                missing: false,
+            });
         }
         out.extend(found);
         per_path.push(out);
