@@ -155,7 +155,9 @@ pub fn execute(
             )?;
             return Ok(Outcome::Interrupted);
         }
-        let (cause, retryable) = if status.success() {
+        // A train killed after writing its result.json (atomically, its last act) has
+        // completed: retrying it would run it twice.
+        let (cause, retryable) = if status.success() || is_complete(out, run) {
             if is_complete(out, run) {
                 let mut s = new_state(RunStatus::Done, attempt, None, code, true, device, &started);
                 s.finished = Some(chrono::Local::now().to_rfc3339());
