@@ -14,15 +14,14 @@ use std::path::Path;
 
 use dassl_rs::clip::model::{Clip, Precision};
 use dassl_rs::config::{Config, ConfigBuilder};
-use dassl_rs::data::manager::DataManager;
 use dassl_rs::engine::registered::NamedState;
-use dassl_rs::engine::trainer_x::{select_device, Engine};
+use dassl_rs::engine::trainer_x::Engine;
 use dassl_rs::engine::{SweepTraits, Trainer, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use tch::{Device, Kind, Tensor};
 
 use crate::clip_common::normalize_rows;
-use crate::prompt::{copy_checked, CustomClip, PromptModel};
+use crate::prompt::{copy_checked, learner_with_data, CustomClip, PromptModel};
 
 inventory::submit! {
     TrainerEntry { name: "CLIP_Adapter", extend_cfg, check_cfg, build, sweep: SWEEP }
@@ -51,9 +50,7 @@ fn check_cfg(_: &Config) -> Result<(), ConfigError> {
 }
 
 fn build(cfg: &Config) -> Result<Box<dyn Trainer>, EngineError> {
-    let device = select_device(cfg)?;
-    let dm = DataManager::new(cfg)?;
-    let learner = new_learner(cfg, dm.classnames(), device)?;
+    let (dm, learner, device) = learner_with_data(cfg, new_learner)?;
     Ok(Box::new(Engine::new(cfg, dm, learner, device)?))
 }
 

@@ -11,7 +11,7 @@ use dassl_rs::clip::model::{Clip, TextEncodeError};
 use dassl_rs::config::{Config, ConfigBuilder};
 use dassl_rs::data::manager::DataManager;
 use dassl_rs::engine::registered::NamedState;
-use dassl_rs::engine::trainer_x::{select_device, Engine};
+use dassl_rs::engine::trainer_x::Engine;
 use dassl_rs::engine::{SweepTraits, Trainer, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
@@ -19,7 +19,8 @@ use tch::{Device, Kind, Tensor};
 
 use crate::clip_common::normalize_rows;
 use crate::prompt::{
-    check_prompt_cfg, copy_checked, ClassTokenPosition, CustomClip, PromptModel, PromptTokens,
+    check_prompt_cfg, copy_checked, learner_with_data, ClassTokenPosition, CustomClip, PromptModel,
+    PromptTokens,
 };
 
 inventory::submit! {
@@ -51,10 +52,7 @@ type CocoopLearner = CustomClip<PromptLearner>;
 /// CoCoOp's `build_model` (and the data it needs for the class names).
 fn build_learner(cfg: &Config) -> Result<(DataManager, CocoopLearner, Device), EngineError> {
     check_cfg(cfg)?;
-    let device = select_device(cfg)?;
-    let dm = DataManager::new(cfg)?;
-    let learner = new_learner(cfg, dm.classnames(), device)?;
-    Ok((dm, learner, device))
+    learner_with_data(cfg, new_learner)
 }
 
 /// The model part of `build_model`, given the class names (tests need no dataset).

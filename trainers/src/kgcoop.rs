@@ -15,9 +15,8 @@ use std::path::Path;
 
 use dassl_rs::clip::model::{Clip, Precision};
 use dassl_rs::config::{Config, ConfigBuilder, Origin, Value};
-use dassl_rs::data::manager::DataManager;
 use dassl_rs::engine::registered::NamedState;
-use dassl_rs::engine::trainer_x::{select_device, Engine};
+use dassl_rs::engine::trainer_x::Engine;
 use dassl_rs::engine::{SweepTraits, Trainer, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
@@ -25,7 +24,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::clip_common::{load_clip, normalize_rows};
 use crate::coop::PromptLearner as CoopPromptLearner;
-use crate::prompt::{check_prompt_cfg, cross_entropy, CustomClip, PromptModel};
+use crate::prompt::{check_prompt_cfg, cross_entropy, learner_with_data, CustomClip, PromptModel};
 
 inventory::submit! {
     TrainerEntry { name: "KgCoOp", extend_cfg, check_cfg, build, sweep: SWEEP }
@@ -110,9 +109,7 @@ fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
 
 fn build(cfg: &Config) -> Result<Box<dyn Trainer>, EngineError> {
     check_cfg(cfg)?;
-    let device = select_device(cfg)?;
-    let dm = DataManager::new(cfg)?;
-    let learner = new_learner(cfg, dm.classnames(), device)?;
+    let (dm, learner, device) = learner_with_data(cfg, new_learner)?;
     Ok(Box::new(Engine::new(cfg, dm, learner, device)?))
 }
 

@@ -10,10 +10,11 @@ use dassl_rs::clip::model::{Clip, EotPositions, Precision, TextEncodeError};
 use dassl_rs::clip::tokenizer::ClipTokenizer;
 use dassl_rs::config::Config;
 use dassl_rs::data::loader::Batch;
+use dassl_rs::data::manager::DataManager;
 use dassl_rs::engine::registered::{
     accuracy, backward_and_update, load_pretrained_weights, NamedState, Registered,
 };
-use dassl_rs::engine::trainer_x::{Learner, Step};
+use dassl_rs::engine::trainer_x::{select_device, Learner, Step};
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::features::{EncoderIdentity, FrozenEncoder};
 use dassl_rs::log_println;
@@ -77,6 +78,18 @@ pub fn check_prompt_cfg(cfg: &Config, section: &str) -> Result<(), ConfigError> 
         }
     }
     Ok(())
+}
+
+/// What every CLIP learner's build starts from, as Dassl's `TrainerX.__init__` orders it:
+/// the device, the data (whose class names the model needs), then `new_learner`'s model.
+pub fn learner_with_data<L>(
+    cfg: &Config,
+    new_learner: impl FnOnce(&Config, &[String], Device) -> Result<L, EngineError>,
+) -> Result<(DataManager, L, Device), EngineError> {
+    let device = select_device(cfg)?;
+    let dm = DataManager::new(cfg)?;
+    let learner = new_learner(cfg, dm.classnames(), device)?;
+    Ok((dm, learner, device))
 }
 
 /// Where the class token goes (CoOp's CLASS_TOKEN_POSITION).
