@@ -91,18 +91,17 @@ pub struct FewshotFigure {
     pub with_paper: bool,
 }
 
+/// Whether the values name more than one thing (labels then carry the backbone).
+fn several<'a>(values: impl Iterator<Item = &'a String>) -> bool {
+    values.collect::<std::collections::BTreeSet<_>>().len() > 1
+}
+
 /// The curves of a report; `None` without few-shot results.
 pub fn fewshot_figure(rep: &Report, paper: &Paper) -> Option<FewshotFigure> {
     if !rep.fewshot.iter().any(|r| r.stat.n > 0) {
         return None;
     }
-    let multi_backbone = rep
-        .fewshot
-        .iter()
-        .map(|r| &r.backbone)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len()
-        > 1;
+    let multi_backbone = several(rep.fewshot.iter().map(|r| &r.backbone));
     let name = |m: &str, b: &str| {
         if multi_backbone {
             format!("{m} ({b})")
@@ -416,13 +415,7 @@ pub fn base2new_figure(rep: &Report) -> Option<Base2NewFigure> {
     if !rep.base2new.iter().any(|b| b.base.n > 0 && b.new.n > 0) {
         return None;
     }
-    let multi_backbone = rep
-        .base2new
-        .iter()
-        .map(|r| &r.backbone)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len()
-        > 1;
+    let multi_backbone = several(rep.base2new.iter().map(|r| &r.backbone));
     let mut methods: Vec<(String, String)> = Vec::new();
     let mut by: BTreeMap<String, BTreeMap<usize, Bars>> = BTreeMap::new();
     for b in rep.base2new.iter().filter(|b| b.base.n > 0 && b.new.n > 0) {
