@@ -417,6 +417,10 @@ pub enum SweepError {
     Interrupted { running: usize },
     #[error("slurm: {0}")]
     Slurm(String),
+    /// `sbatch --test-only` says a stage's tasks could never start as asked (more CPUs or
+    /// GPUs than any node of the partition has, an unknown account...); nothing submitted.
+    #[error("slurm: the tasks could never start as asked, so nothing was submitted.\n  sbatch --test-only {request}\n  said: {said}\n  change --cpus-per-task, --gres, --mem, --partition, --time or --sbatch-arg to what the cluster offers")]
+    SlurmUnsatisfiable { request: String, said: String },
     #[error("{0}")]
     Usage(String),
     /// A command-line override of the sweep's axes that cannot apply.
@@ -437,6 +441,7 @@ impl SweepError {
             | SweepError::Spec { .. }
             | SweepError::Invalid(_)
             | SweepError::Override(_)
+            | SweepError::SlurmUnsatisfiable { .. }
             | SweepError::Usage(_) => 2,
             SweepError::Interrupted { .. } => 130,
             SweepError::Exit { code, .. } => *code,

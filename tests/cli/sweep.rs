@@ -82,6 +82,56 @@ pub(crate) fn run_in(dir: &Path, args: &[&str]) -> Output {
     cmd(dir, args).output().expect("dassl runs")
 }
 
+/// `run_in`, for commands that wait on something outside the test (a Slurm queue): past
+/// `secs` the command is killed, `on_timeout` cleans up, and the test fails saying so,
+/// instead of hanging the suite.
+pub(crate) fn run_in_at_most(
+    dir: &Path,
+    args: &[&str],
+    secs: u64,
+    on_timeout: impl FnOnce(),
+) -> Output {
+    let mut child = cmd(dir, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("dassl runs");
+    let (mut so, mut se) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut so, &mut b).ok();
+        b
+    });
+    let err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut se, &mut b).ok();
+        b
+    });
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if t0.elapsed() > Duration::from_secs(secs) {
+            child.kill().ok();
+            child.wait().ok();
+            on_timeout();
+            panic!(
+                "`dassl {}` still running after {secs} s:\nstdout:\n{}\nstderr:\n{}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.join().unwrap()),
+                String::from_utf8_lossy(&err.join().unwrap())
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
 /// Starts `dassl` in its own process group, so a test can signal the sweep, its wrappers
 /// and its runs together.
 pub(crate) fn spawn_group(dir: &Path, args: &[&str]) -> Child {
@@ -747,7 +797,7 @@ fn slurm_job_arrays_run_the_sweep_and_the_report_job() {
         dir.path(),
         "echo \"gpu=$CUDA_VISIBLE_DEVICES task=$SLURM_ARRAY_TASK_ID\" > \"$out/slurm_env\"",
     );
-    let args = [
+    let base = [
         "run",
         "--sweep",
         spec.to_str().unwrap(),
@@ -763,7 +813,34 @@ fn slurm_job_arrays_run_the_sweep_and_the_report_job() {
         "--run-program",
         prog.to_str().unwrap(),
     ];
-    let o = run_in(dir.path(), &args);
+    let scancel = || {
+        Command::new("scancel")
+            .args(["--name", "dassl-t", "--name", "dassl-t-report"])
+            .status()
+            .ok();
+    };
+    // More CPUs per task than the node has: Slurm would queue the array and never start
+    // it; dassl asks `sbatch --test-only` first and submits nothing.
+    let mut args = base.to_vec();
+    args.extend(["--cpus-per-task", "4096"]);
+    let o = run_in_at_most(dir.path(), &args, 60, scancel);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("could never start") && err.contains("--cpus-per-task=4096"),
+        "{err}"
+    );
+    let submitted = std::fs::read_dir(dir.path().join("out/.dassl/slurm"))
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().ends_with(".jobs.json"))
+        })
+        .unwrap_or(false);
+    assert!(!submitted, "nothing was submitted");
+    // The tasks run the stand-in, which needs one CPU (the configs ask for 8 loader workers).
+    let mut args = base.to_vec();
+    args.extend(["--cpus-per-task", "1"]);
+    let o = run_in_at_most(dir.path(), &args, 300, scancel);
     let text = ok(&o);
     assert!(
         text.contains("submitted job array")
@@ -792,7 +869,7 @@ fn slurm_job_arrays_run_the_sweep_and_the_report_job() {
     let st = ok(&run_in(dir.path(), &["status", "out"]));
     assert!(st.contains("done 8") && st.contains("slurm: jobs"), "{st}");
     // Submitting again finds everything complete.
-    let again = ok(&run_in(dir.path(), &args));
+    let again = ok(&run_in_at_most(dir.path(), &args, 120, scancel));
     assert!(
         again.contains("all 8 runs are complete; nothing submitted"),
         "{again}"

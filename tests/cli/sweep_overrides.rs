@@ -218,7 +218,7 @@ fn slurm_scripts_carry_every_setting_as_sbatch_lines() {
     std::fs::write(
         &sbatch,
         format!(
-            "#!/bin/sh\necho \"$@\" >> {0}\nn=$(wc -l < {0})\necho $((100 + n))\n",
+            "#!/bin/sh\necho \"$@\" >> {0}\nn=$(grep -vc -- --test-only {0})\necho $((100 + n))\n",
             calls.display()
         ),
     )
@@ -255,9 +255,21 @@ fn slurm_scripts_carry_every_setting_as_sbatch_lines() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
-    // sbatch gets only --parsable and the script: the settings are in the script.
+    // sbatch gets only --parsable and the script: the settings are in the script. Before
+    // that, `--test-only` checked each job could start.
     let calls = std::fs::read_to_string(&calls).unwrap();
-    let lines: Vec<&str> = calls.lines().collect();
+    let (tests, lines): (Vec<&str>, Vec<&str>) =
+        calls.lines().partition(|l| l.starts_with("--test-only "));
+    assert_eq!(
+        tests.len(),
+        2,
+        "the array and the report job checked: {calls}"
+    );
+    assert!(
+        tests[0].contains(" --cpus-per-task=9 ") && tests[0].ends_with(" --wrap=true"),
+        "{}",
+        tests[0]
+    );
     assert_eq!(lines.len(), 2, "the array and the report job: {calls}");
     for l in &lines {
         assert!(l.starts_with("--parsable ") && l.ends_with(".sh"), "{l}");

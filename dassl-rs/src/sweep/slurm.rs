@@ -215,6 +215,44 @@ fn sbatch(o: &SlurmOptions, script: &Path) -> Result<String, SweepError> {
     Ok(id)
 }
 
+/// Asks `sbatch --test-only` whether a job with these settings could ever start, so that
+/// a request no node can satisfy fails here instead of pending forever in the queue
+/// (Slurm accepts such jobs when the partition does not enforce its limits).
+fn test_only(o: &SlurmOptions, lines: &[String]) -> Result<(), SweepError> {
+    let lines: Vec<&String> = lines
+        .iter()
+        .filter(|l| !l.starts_with("--dependency="))
+        .collect();
+    let out = Command::new(&o.sbatch)
+        .arg("--test-only")
+        .args(&lines)
+        .arg("--wrap=true")
+        .output()
+        .map_err(|e| {
+            SweepError::Slurm(format!(
+                "cannot run {}: {e} (is Slurm installed? see docs/SWEEPS.md)",
+                o.sbatch
+            ))
+        })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(SweepError::SlurmUnsatisfiable {
+        request: lines
+            .iter()
+            .map(|l| l.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        said,
+    })
+}
+
 /// Submits the incomplete runs: stage 1 (training and single runs), stage 2 (evaluations
 /// of stage-1 models, `afterany` stage 1), then the report job (`afterany` all).
 pub fn submit(m: &Manifest, o: &SlurmOptions) -> Result<Jobs, SweepError> {
@@ -237,6 +275,13 @@ pub fn submit(m: &Manifest, o: &SlurmOptions) -> Result<Jobs, SweepError> {
             .filter(|&i| m.runs[i].after.is_some())
             .collect(),
     ];
+    // Every job is checked before the first is submitted: nothing half-submitted.
+    for stage in stages.iter().filter(|s| !s.is_empty()) {
+        test_only(o, &array_lines(m, o, stage.len(), None))?;
+    }
+    if stages.iter().any(|s| !s.is_empty()) {
+        test_only(o, &report_lines(m, o, &[]))?;
+    }
     let mut arrays: Vec<(String, usize)> = Vec::new();
     for (k, stage) in stages.iter().enumerate() {
         if stage.is_empty() {
