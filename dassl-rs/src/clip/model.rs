@@ -13,7 +13,9 @@ use tch::{nn, Device, Kind, Tensor};
 
 use super::weights::{ClipError, WeightMap};
 
+mod deep;
 mod text;
+pub use deep::{DeepPromptError, VisionPrompts};
 pub use text::{EotPositions, TextEncodeError, TextSpan};
 
 /// Numeric precision of the model, mirroring CoOp's `TRAINER.*.PREC`.
@@ -581,11 +583,7 @@ impl Transformer {
     }
 
     fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Tensor {
-        let mut x = x.shallow_clone();
-        for block in &self.resblocks {
-            x = block.forward(&x, mask);
-        }
-        x
+        self.forward_replacing(x, mask, &[], deep::Replace::Text)
     }
 }
 
@@ -831,15 +829,25 @@ impl VisionTransformer {
     }
 
     fn forward(&self, x: &Tensor) -> Tensor {
+        let x = self.ln_pre.forward(&self.embed(x)).permute([1, 0, 2]);
+        self.head(&self.transformer.forward(&x, None))
+    }
+
+    /// Patch embeddings with the class token and positions, `[N, grid^2 + 1, width]`.
+    fn embed(&self, x: &Tensor) -> Tensor {
         let x = self.conv1.forward(x); // [N, width, grid, grid]
         let (n, w) = (x.size()[0], x.size()[1]);
         let x = x.reshape([n, w, -1]).permute([0, 2, 1]);
         let cls = self.class_embedding.to_kind(x.kind())
             + Tensor::zeros([n, 1, w], (x.kind(), x.device()));
         let x = Tensor::cat(&[cls, x], 1);
-        let x = &x + self.positional_embedding.to_kind(x.kind());
-        let x = self.ln_pre.forward(&x).permute([1, 0, 2]);
-        let x = self.transformer.forward(&x, None).permute([1, 0, 2]);
+        &x + self.positional_embedding.to_kind(x.kind())
+    }
+
+    /// The transformer's sequence-first output `[L, N, width]` to features: `ln_post` of
+    /// the class token, projected.
+    fn head(&self, x: &Tensor) -> Tensor {
+        let x = x.permute([1, 0, 2]);
         let x = self.ln_post.forward(&x.select(1, 0));
         x.matmul(&self.proj)
     }

@@ -12,6 +12,7 @@
 
 use tch::{Device, Kind, Tensor};
 
+use super::deep::Replace;
 use super::{attend, Clip, Precision, ResidualAttentionBlock};
 
 /// A prompt batch that the shared-prefix path cannot encode.
@@ -131,7 +132,7 @@ impl Clip {
 
     /// The span [`Clip::encode_prompts`] runs over: up to the last EOT when
     /// [`Clip::text_fast_paths`], else every position.
-    fn text_span(&self) -> TextSpan {
+    pub(super) fn text_span(&self) -> TextSpan {
         if self.text_fast_paths() {
             TextSpan::ToLastEot
         } else {
@@ -164,6 +165,18 @@ impl Clip {
         eot: &EotPositions,
         span: TextSpan,
     ) -> Tensor {
+        self.encode_prompts_replacing(prompts, eot, span, &[])
+    }
+
+    /// [`Clip::encode_prompts_over`] with `deep[i]`, when given, replacing the context
+    /// tokens that enter layer `i` ([`Clip::encode_prompts_deep`]).
+    pub(super) fn encode_prompts_replacing(
+        &self,
+        prompts: &Tensor,
+        eot: &EotPositions,
+        span: TextSpan,
+        deep: &[Option<Tensor>],
+    ) -> Tensor {
         let given = prompts.size()[1];
         let l = match span {
             TextSpan::Full => given,
@@ -175,7 +188,7 @@ impl Clip {
         let mask = causal_mask(l, l, dtype, x.device());
         let x = self
             .transformer
-            .forward(&x.permute([1, 0, 2]), Some(&mask))
+            .forward_replacing(&x.permute([1, 0, 2]), Some(&mask), deep, Replace::Text)
             .permute([1, 0, 2]);
         self.eot_features(&x, &eot.index().to_device(x.device()))
     }
