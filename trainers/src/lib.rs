@@ -13,6 +13,7 @@ mod family_parity;
 mod fp16_parity;
 mod kgcoop;
 mod lpclip;
+mod maple;
 mod prompt;
 #[cfg(test)]
 mod test_support;

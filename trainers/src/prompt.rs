@@ -92,6 +92,16 @@ pub fn learner_with_data<L>(
     Ok((dm, learner, device))
 }
 
+/// Token embeddings of tokenized rows in CLIP's dtype, `[rows, 77, D]`, as
+/// `clip_model.token_embedding(prompt).type(dtype)` under `no_grad`.
+pub fn embed_rows(clip: &Clip, rows: Vec<Vec<i64>>, device: Device) -> Tensor {
+    let n = rows.len() as i64;
+    let tokens = Tensor::from_slice(&rows.concat())
+        .view([n, -1])
+        .to_device(device);
+    tch::no_grad(|| clip.token_embedding(&tokens).to_kind(clip.dtype()))
+}
+
 /// Where the class token goes (CoOp's CLASS_TOKEN_POSITION).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClassTokenPosition {
@@ -137,15 +147,7 @@ impl PromptTokens {
         random: impl FnOnce(i64) -> Tensor,
     ) -> Result<(Tensor, Self), EngineError> {
         let tok = ClipTokenizer::new();
-        let dtype = clip.dtype();
-        let n_cls = classnames.len() as i64;
-        let embed = |rows: Vec<Vec<i64>>| -> Tensor {
-            let n = rows.len() as i64;
-            let tokens = Tensor::from_slice(&rows.concat())
-                .view([n, -1])
-                .to_device(device);
-            tch::no_grad(|| clip.token_embedding(&tokens).to_kind(dtype))
-        };
+        let embed = |rows: Vec<Vec<i64>>| embed_rows(clip, rows, device);
         let ctx_init = cfg.str(&format!("{section}.CTX_INIT"))?;
         let (ctx_vectors, prompt_prefix, n_ctx) = if !ctx_init.is_empty() {
             let init = ctx_init.replace('_', " ");
@@ -158,6 +160,21 @@ impl PromptTokens {
         };
         log_println!("Initial context: \"{prompt_prefix}\"");
         log_println!("Number of context words (tokens): {n_ctx}");
+        let tokens = Self::around(&prompt_prefix, n_ctx, classnames, clip, device)?;
+        Ok((ctx_vectors.detach().set_requires_grad(true), tokens))
+    }
+
+    /// The buffers of the prompts `"<prompt_prefix> <name>."` whose positions `1..1 + n_ctx`
+    /// the learned context replaces (MaPLe keeps CTX_INIT's words after the first n_ctx).
+    pub fn around(
+        prompt_prefix: &str,
+        n_ctx: i64,
+        classnames: &[String],
+        clip: &Clip,
+        device: Device,
+    ) -> Result<Self, EngineError> {
+        let tok = ClipTokenizer::new();
+        let n_cls = classnames.len() as i64;
         let names: Vec<String> = classnames.iter().map(|n| n.replace('_', " ")).collect();
         let name_lens: Vec<i64> = names.iter().map(|n| tok.encode(n).len() as i64).collect();
         let prompts: Vec<String> = names
@@ -169,8 +186,8 @@ impl PromptTokens {
             .view([n_cls, -1])
             .to_device(device);
         let eot = EotPositions::of(&tokenized_prompts);
-        let embedding = embed(rows);
-        let tokens = PromptTokens {
+        let embedding = embed_rows(clip, rows, device);
+        Ok(PromptTokens {
             token_prefix: embedding.narrow(1, 0, 1).copy(),
             token_suffix: embedding
                 .narrow(1, 1 + n_ctx, CONTEXT_LENGTH - 1 - n_ctx)
@@ -179,8 +196,7 @@ impl PromptTokens {
             n_cls,
             n_ctx,
             name_lens,
-        };
-        Ok((ctx_vectors.detach().set_requires_grad(true), tokens))
+        })
     }
 
     /// The prompt embeddings `[n_cls, 77, D]` around `ctx` (`[n_ctx, D]`, shared by all
@@ -303,6 +319,8 @@ pub trait PromptModel: NamedState {
     const REPORTS_ACC: bool;
     /// The name it is registered and checkpointed under (`OUTPUT_DIR/<NAME>`).
     const NAME: &'static str = MODEL_NAME;
+    /// The checkpoint keys its `load_model` ignores (they come from the class names).
+    const DROPPED_ON_LOAD: &'static [&'static str] = TOKEN_BUFFERS;
     /// The tensors the optimizer updates, in PyTorch's `parameters()` order.
     fn parameters(&self) -> Vec<Tensor>;
     /// `CustomCLIP.forward`: logits `[B, n_cls]` for images on the device.
@@ -397,7 +415,7 @@ impl<M: PromptModel> CustomClip<M> {
         let mut pl = make(&clip)?;
         let init_weights = cfg.str("MODEL.INIT_WEIGHTS")?;
         if !init_weights.is_empty() {
-            load_pretrained_weights(&mut pl, TOKEN_BUFFERS, Path::new(init_weights))?;
+            load_pretrained_weights(&mut pl, M::DROPPED_ON_LOAD, Path::new(init_weights))?;
         }
         log_println!("Turning off gradients in both the image and the text encoder");
         vs.freeze();
@@ -518,7 +536,7 @@ impl<M: PromptModel> Learner for CustomClip<M> {
             optim: &mut self.optim,
             sched: &mut self.sched,
             scaler: &mut self.scaler,
-            dropped_on_load: TOKEN_BUFFERS,
+            dropped_on_load: M::DROPPED_ON_LOAD,
         }]
     }
 }
