@@ -1,4 +1,4 @@
-//! The newer baselines (issue 12): KgCoOp, CLIP_Adapter, Tip-Adapter and Tip-Adapter-F
+//! The newer baselines (issue 12): KgCoOp, MaPLe, CLIP_Adapter, Tip-Adapter and Tip-Adapter-F
 //! train and test through the real binary on toy data, with their shipped configs, and
 //! expand in sweeps.
 
@@ -89,6 +89,52 @@ fn kgcoop_trains_with_the_authors_config() {
     assert!(stderr(&o).contains("KgCoOp's amp branch"), "{}", stderr(&o));
 }
 
+/// MaPLe with the authors' config file as shipped (PREC fp16, on the CPU too), one prompt
+/// layer as the tiny CLIP has one; a ResNet backbone and a depth beyond the layers are
+/// config errors before anything runs.
+#[test]
+fn maple_trains_with_the_authors_config_and_refuses_what_cannot_run() {
+    let cfg = repo().join("configs/trainers/MaPLe/vit_b16_c2_ep5_batch4_2ctx.yaml");
+    let flags = ["--config-file", cfg.to_str().unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let (o, result) = train(
+        dir.path(),
+        "MaPLe",
+        &flags,
+        &[
+            "TRAINER.MAPLE.PROMPT_DEPTH",
+            "1",
+            "OPTIM.WARMUP_EPOCH",
+            "-1",
+        ],
+    );
+    assert_trained(&o, &result, "MaPLe");
+    let log = log(dir.path());
+    assert!(
+        log.contains("MaPLe design: Multi-modal Prompt Learning")
+            && log.contains("Initial context: \"a photo of a\""),
+        "{log}"
+    );
+    assert!(dir
+        .path()
+        .join("out/MultiModalPromptLearner/model.pth.tar-2")
+        .exists());
+    for (extra, says) in [
+        (
+            ["TRAINER.MAPLE.PROMPT_DEPTH", "9"],
+            "TRAINER.MAPLE.PROMPT_DEPTH",
+        ),
+        (["TRAINER.MAPLE.PREC", "fp32"], "TRAINER.MAPLE.PREC"),
+        (["MODEL.BACKBONE.NAME", "RN50"], "ViT backbone"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (o, _) = train(dir.path(), "MaPLe", &flags, &extra);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{}", stderr(&o));
+        assert!(!dir.path().join("out/result.json").exists());
+    }
+}
+
 #[test]
 fn clip_adapter_trains_and_checkpoints_its_adapter() {
     let dir = tempfile::tempdir().unwrap();
@@ -176,6 +222,11 @@ fn the_new_trainers_expand_in_sweeps() {
     let text = run(&spec("base2new", "{KgCoOp: }"), "ViT-B/16");
     assert!(
         text.contains("dtd/shots_16/KgCoOp/vit_b16_ep100_ctxv1/nctx4_cscFalse_w8.0_ctpend/seed1"),
+        "{text}"
+    );
+    let text = run(&spec("base2new", "{MaPLe: }"), "ViT-B/16");
+    assert!(
+        text.contains("dtd/shots_16/MaPLe/vit_b16_c2_ep5_batch4_2ctx/seed1"),
         "{text}"
     );
     let text = run(
