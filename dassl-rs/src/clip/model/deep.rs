@@ -189,3 +189,93 @@ impl Clip {
         Ok(v.head(&x))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clip::model::{ClipConfig, Precision, VisionConfig};
+    use tch::Device;
+
+    fn clip(vision: VisionConfig) -> Clip {
+        let config = ClipConfig {
+            embed_dim: 32,
+            image_resolution: 32,
+            vision,
+            context_length: 77,
+            vocab_size: 49408,
+            transformer_width: 64,
+            transformer_heads: 1,
+            transformer_layers: 2,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.safetensors");
+        crate::clip::random::write_random_clip(&path, &config, 5).unwrap();
+        Clip::load(&path, Device::Cpu, Precision::Fp32).unwrap().1
+    }
+
+    fn vit() -> Clip {
+        clip(VisionConfig::Vit {
+            layers: 2,
+            width: 128,
+            patch_size: 16,
+        })
+    }
+
+    /// No prompts: the hooks give the encoders' own results, bit for bit.
+    #[test]
+    fn without_prompts_the_encoders_are_unchanged() {
+        let c = vit();
+        let img = Tensor::ones([2, 3, 32, 32], (Kind::Float, Device::Cpu)) * 0.3;
+        let plain = c.encode_image(&img);
+        let hooked = c
+            .encode_image_prompted(&img, &VisionPrompts::default())
+            .unwrap();
+        assert!(plain.equal(&hooked));
+        let tokens = Tensor::from_slice(&[49406i64, 320, 1125, 49407])
+            .view([1, 4])
+            .pad([0, 73], "constant", Some(0.0));
+        let eot = EotPositions::of(&tokens);
+        let prompts = c.token_embedding(&tokens);
+        let plain = c.encode_prompts(&prompts, &eot);
+        assert!(plain.equal(&c.encode_prompts_deep(&prompts, &eot, &[]).unwrap()));
+        assert!(plain.equal(
+            &c.encode_prompts_deep(&prompts, &eot, &[None, None])
+                .unwrap()
+        ));
+    }
+
+    #[test]
+    fn prompts_that_do_not_fit_are_errors() {
+        let c = vit();
+        let img = Tensor::zeros([1, 3, 32, 32], (Kind::Float, Device::Cpu));
+        let t = |w: i64| Some(Tensor::zeros([2, w], (Kind::Float, Device::Cpu)));
+        let deep = |v: Vec<Option<Tensor>>| VisionPrompts {
+            shallow: None,
+            deep: v,
+        };
+        assert!(matches!(
+            c.encode_image_prompted(&img, &deep(vec![None, t(128), t(128)])),
+            Err(DeepPromptError::TooDeep {
+                given: 3,
+                layers: 2,
+                ..
+            })
+        ));
+        assert!(matches!(
+            c.encode_image_prompted(&img, &deep(vec![None, t(64)])),
+            Err(DeepPromptError::Shape {
+                layer: 1,
+                width: 128,
+                ..
+            })
+        ));
+        let rn = clip(VisionConfig::ResNet {
+            layers: [1, 1, 1, 1],
+            width: 8,
+        });
+        assert!(matches!(
+            rn.encode_image_prompted(&img, &VisionPrompts::default()),
+            Err(DeepPromptError::NotVit)
+        ));
+    }
+}
