@@ -114,7 +114,8 @@ fn a_reduced_demo_runs_end_to_end() {
     let demo = std::fs::read_to_string(out.join("reports/demo.md")).unwrap();
     assert!(text.contains(demo.trim()), "{text}");
     assert!(
-        demo.contains("of which pretraining the toy CLIP") && demo.contains("; all 12 runs trained"),
+        demo.contains("of which pretraining the toy CLIP")
+            && demo.contains("; all 12 runs trained"),
         "{demo}"
     );
     for claim in [
