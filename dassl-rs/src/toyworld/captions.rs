@@ -33,17 +33,6 @@ impl Combo {
         }
     }
 
-    /// One attribute alone, as a caption may name it: `which` 0 gives "red shape", 1
-    /// "striped shape", 2 "circle" (taken modulo 3).
-    pub fn attribute_phrase(&self, which: u64) -> String {
-        let (c, t, s) = toy_attributes();
-        match which % 3 {
-            0 => format!("{} shape", c[self.colour % c.len()]),
-            1 => format!("{} shape", t[self.texture % t.len()]),
-            _ => s[self.shape % s.len()].to_string(),
-        }
-    }
-
     /// "red striped circle": the class name the toy datasets use.
     pub fn phrase(&self) -> String {
         let (c, t, s) = toy_attributes();

@@ -76,10 +76,6 @@ pub struct Recipe {
     /// scale 0.08-1, and flip); the others are seen whole, so the model also learns from
     /// clean views.
     pub augment_share: f64,
-    /// Share of captions that name one attribute only ("a dark infrared photo of a striped
-    /// shape."): colour alone tells those images apart no better than chance, so they pull
-    /// texture and shape into the features, which full captions teach slowly.
-    pub attribute_caption_share: f64,
 }
 
 impl Default for Recipe {
@@ -98,7 +94,6 @@ impl Default for Recipe {
             warmup_steps: 50,
             train_token_embedding: false,
             augment_share: 0.5,
-            attribute_caption_share: 0.0,
         }
     }
 }
@@ -415,14 +410,7 @@ pub fn pretrain(
         for (j, &c) in picked.iter().enumerate() {
             let domain = DOMAIN_MIX[rng.randbelow(DOMAIN_MIX.len() as u64) as usize];
             let look = Look::random(domain, &mut rng);
-            let phrase = if recipe.attribute_caption_share > 0.0
-                && rng.random() < recipe.attribute_caption_share
-            {
-                combos[c].attribute_phrase(rng.randbelow(3))
-            } else {
-                combos[c].phrase()
-            };
-            captions.push(look.caption(&phrase, &mut rng));
+            captions.push(look.caption(&combos[c].phrase(), &mut rng));
             items.push((combos[c], look, image_key(seed, step, j)));
         }
         // The first `augment_share` of the (shuffled) batch is augmented.
