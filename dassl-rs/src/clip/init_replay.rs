@@ -6,11 +6,11 @@
 //! (and CoCoOp its meta-net, CLIP-Adapter its adapter): the context of a seed is the one
 //! drawn after these. [`replay_construction`] makes the same draws — same kernels, same
 //! element counts, same order, fp32 on the CPU as `nn.Module` builds them — so the
-//! generator then stands where Python's does. The kernels' consumption depends only on
-//! the kernel, the dtype and the element count (`uniform_` draws once per element;
-//! `normal_`'s vectorised fill draws per element plus a refill of the last 16 when the
-//! count is no multiple of 16, and below 16 elements it goes element by element through
-//! the generator's cached Box-Muller pair), never on the bounds or the std.
+//! generator then stands where Python's does. What a CPU kernel consumes depends only on
+//! the kernel, the dtype, the element count and contiguity (`uniform_` draws once per
+//! element; `normal_` takes another path below 16 elements and refills the last 16 when
+//! the count is no multiple of 16), never on the bounds or the std, so the replay draws
+//! into one scratch buffer (`trainers/tests/fixtures/rng` checks the result bit for bit).
 
 use tch::{Device, Kind, Tensor};
 
