@@ -42,8 +42,9 @@ const SWEEP: SweepTraits = SweepTraits {
     ..SweepTraits::TRAINED
 };
 
-/// NUM_STEP and MAX_ITER are counts.
+/// NUM_STEP and MAX_ITER are counts; the probe is fitted from scratch.
 fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
+    crate::clip_common::refuse_init_weights(cfg, "LinearProbeCLIP")?;
     for key in [
         "TRAINER.LINEAR_PROBE.NUM_STEP",
         "TRAINER.LINEAR_PROBE.MAX_ITER",

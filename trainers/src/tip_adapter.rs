@@ -399,13 +399,18 @@ impl TipSettings {
 }
 
 fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
+    check_settings(cfg, "Tip-Adapter")
+}
+
+fn check_settings(cfg: &Config, trainer: &'static str) -> Result<(), ConfigError> {
+    crate::clip_common::refuse_init_weights(cfg, trainer)?;
     TipSettings::from_cfg(cfg).map(|_| ())
 }
 
 /// Tip-Adapter-F's optimiser and schedule are fixed in main.py (lines 72-73): the OPTIM
 /// keys must say so.
 fn check_cfg_f(cfg: &Config) -> Result<(), ConfigError> {
-    check_cfg(cfg)?;
+    check_settings(cfg, "Tip-Adapter-F")?;
     let fixed = |key: &str, ok: bool, want: &str| {
         if ok {
             Ok(())
