@@ -155,6 +155,7 @@ mod tests {
     /// the attention pool's four weights twice (module init, then initialize_parameters).
     #[test]
     fn the_draws_cover_every_randomly_initialised_parameter() {
+        let _rng = crate::testing::torch_rng();
         for name in ["tiny-rn", "tiny-vit"] {
             let config = tiny_config(name).unwrap();
             let vs = tch::nn::VarStore::new(Device::Cpu);
