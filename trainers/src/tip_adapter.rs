@@ -986,6 +986,7 @@ mod tests {
     /// accuracy against main.py/utils.py in fp16; then one Tip-Adapter-F step.
     #[test]
     fn cache_logits_search_and_a_fine_tuning_step_match_tip_adapter() {
+        let _rng = dassl_rs::testing::torch_rng();
         dassl_datasets::link();
         let fx = fixture("tip_adapter/tip_adapter.pt");
         let dir = tempfile::tempdir().unwrap();
@@ -1070,6 +1071,7 @@ mod tests {
     /// the spread of main.py's seeds; Tip-Adapter (no training) gets Python's exactly.
     #[test]
     fn toy_runs_match_tip_adapter() {
+        let _rng = dassl_rs::testing::torch_rng();
         let dir = tempfile::tempdir().unwrap();
         let clip = family_clip(dir.path());
         let accs = toy_accuracies_with(opts("Tip-Adapter-F", &clip, dir.path()), &[], dir.path());
