@@ -75,6 +75,15 @@ pub enum ConfigError {
         value: String,
         expected: String,
     },
+    /// A key the trainer has no use for was set: the reference ignores it silently, we
+    /// refuse rather than let the user believe it was applied.
+    #[error("config key {key} is set ({value}), but {trainer} does not use it: {why}; unset it")]
+    NotUsed {
+        key: String,
+        value: String,
+        trainer: &'static str,
+        why: &'static str,
+    },
 }
 
 fn hint(expected: &str, got: &str) -> &'static str {

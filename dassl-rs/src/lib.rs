@@ -18,6 +18,8 @@ pub mod optim;
 pub mod registry;
 pub mod report;
 pub mod sweep;
+#[doc(hidden)]
+pub mod testing;
 pub mod torchfile;
 pub mod toyworld;
 pub mod validate;

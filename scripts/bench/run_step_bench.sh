@@ -12,7 +12,8 @@
 # DEVICE cpu|cuda; PREC fp32 (dassl-rs's text shortcuts are fp32-only, docs/SPEED.md);
 # MODELS "RN50 ViT-B/16"; POSITIONS "end middle front"; CSC 1 (the CSC point, "" to
 # skip); BIG=1000 (the large class count, "" to skip); BIG_MODEL RN50; COCOOP 1 ("" to
-# skip); THREADS (CPU intra-op threads, both sides); WORK (scratch folder). Writes
+# skip); THREADS (CPU intra-op threads, both sides); WORK (scratch folder); PART (a name
+# for this run's section of results/benchmarks.md, so runs over other shapes keep theirs). Writes
 # $WORK/step_bench.jsonl and $WORK/step_bench.md.
 source "$(dirname "${BASH_SOURCE[0]}")/../env.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
@@ -113,7 +114,7 @@ open(sys.argv[2], "w").write("\n".join(out) + "\n")
 print("\n".join(out))
 PY
 {
-    echo "## Prompt learning: one training step (issue 13, $DEVICE)"
+    echo "## Prompt learning: one training step${PART:+, $PART} (issue 13, $DEVICE)"
     echo
     echo "One training step (forward, backward, SGD) of dassl-rs's CoOp and CoCoOp"
     echo "(\`trainers/examples/bench_step.rs\`, the trainers' own code) against CoOp's \`CustomCLIP\`"
@@ -126,7 +127,7 @@ PY
     echo
     machine_lines
     echo "- Load average before/after: $load_before / $load_after"
-    echo "- Command: \`DEVICE=$DEVICE PREC=$PREC BATCH=$BATCH ITERS=$ITERS WARMUP=$WARMUP THREADS=$THREADS MODELS=\"$MODELS\" POSITIONS=\"$POSITIONS\" CSC=$CSC BIG=$BIG COCOOP=$COCOOP COCOOP_MODEL=$COCOOP_MODEL scripts/bench/run_step_bench.sh\`"
+    echo "- Command: \`${PART:+PART=\"$PART\" }DEVICE=$DEVICE PREC=$PREC BATCH=$BATCH ITERS=$ITERS WARMUP=$WARMUP THREADS=$THREADS MODELS=\"$MODELS\" POSITIONS=\"$POSITIONS\" CSC=$CSC BIG=$BIG COCOOP=$COCOOP COCOOP_MODEL=$COCOOP_MODEL scripts/bench/run_step_bench.sh\`"
     echo "- Measured: $(date +%Y-%m-%d)"
     echo
     cat "$WORK/step_bench_table.md"

@@ -159,6 +159,27 @@ fn cases(fx: &Fx, base: &Path) -> Vec<Case> {
     let o = |v: &mut Vec<Case>, name: &str, opts: &[&str], needles: &[&str]| {
         v.push(opt_case(fx, base, name, opts, needles))
     };
+    // MODEL.INIT_WEIGHTS on a trainer that loads no learned weights: CoOp's code ignores
+    // it silently, we refuse before the run.
+    for trainer in [
+        "ZeroshotCLIP",
+        "ZeroshotCLIP2",
+        "LinearProbeCLIP",
+        "Tip-Adapter",
+    ] {
+        let mut c = opt_case(
+            fx,
+            base,
+            &format!("init_weights_{trainer}"),
+            &[
+                "MODEL.INIT_WEIGHTS",
+                "/some/prompt_learner/model.pth.tar-50",
+            ],
+            &["MODEL.INIT_WEIGHTS", trainer, "does not use it", "unset it"],
+        );
+        c.args[2] = trainer.into();
+        v.push(c);
+    }
     o(
         &mut v,
         "max_epoch_0",

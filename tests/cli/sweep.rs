@@ -575,7 +575,7 @@ fn ctrl_c_stops_cleanly_and_the_sweep_resumes() {
             break s;
         }
         assert!(
-            t0.elapsed() < Duration::from_secs(20),
+            t0.elapsed() < Duration::from_secs(60),
             "the sweep did not stop"
         );
         std::thread::sleep(Duration::from_millis(50));
@@ -703,7 +703,7 @@ fn one_ctrl_c_is_one_signal_to_each_run_and_a_second_stops_everything() {
             .unwrap_or(0)
     };
     assert!(
-        eventually(10, || running.iter().all(|d| count(d) >= 1)),
+        eventually(30, || running.iter().all(|d| count(d) >= 1)),
         "each run got the interrupt"
     );
     std::thread::sleep(Duration::from_millis(700));

@@ -198,6 +198,7 @@ mod tests {
 
     #[test]
     fn forward_loss_and_gradients_match_clip_adapter() {
+        let _rng = dassl_rs::testing::torch_rng();
         let fx = fixture("clip_adapter/clip_adapter.pt");
         let dir = tempfile::tempdir().unwrap();
         let path = family_clip(dir.path());
@@ -238,6 +239,7 @@ mod tests {
 
     #[test]
     fn toy_training_accuracy_is_within_the_python_seed_spread() {
+        let _rng = dassl_rs::testing::torch_rng();
         let accs = toy_accuracies(
             "CLIP_Adapter",
             "TRAINER.COOP",

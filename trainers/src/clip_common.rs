@@ -10,6 +10,21 @@ use dassl_rs::features::EncoderIdentity;
 use dassl_rs::log_println;
 use tch::{nn::VarStore, Device};
 
+/// MODEL.INIT_WEIGHTS initialises a learned prompt or adapter (Dassl's
+/// `load_pretrained_weights`); CoOp's code ignores it for trainers that load nothing, we refuse.
+pub fn refuse_init_weights(cfg: &Config, trainer: &'static str) -> Result<(), ConfigError> {
+    let value = cfg.str("MODEL.INIT_WEIGHTS")?;
+    if value.is_empty() {
+        return Ok(());
+    }
+    Err(ConfigError::NotUsed {
+        key: "MODEL.INIT_WEIGHTS".into(),
+        value: value.into(),
+        trainer,
+        why: "it loads no learned weights from a file",
+    })
+}
+
 /// CoOp's `PREC`, the same on every device: fp16 runs in fp16 on a CPU too, as
 /// `load_clip_to_cpu` leaves it; amp is fp32 parameters (autocast is the learner's).
 pub fn precision_for(prec: &str) -> Result<Precision, EngineError> {

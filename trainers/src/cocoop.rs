@@ -398,6 +398,7 @@ mod tests {
 
     #[test]
     fn only_the_prompt_learner_trains_and_clip_stays_bit_identical() {
+        let _rng = dassl_rs::testing::torch_rng();
         let s = setup(&[]);
         let mut learner = make_learner(&s.cfg).unwrap();
         let before: Vec<(String, Tensor)> = learner
@@ -440,6 +441,7 @@ mod tests {
 
     #[test]
     fn meta_net_shapes_and_default_init_bounds() {
+        let _rng = dassl_rs::testing::torch_rng();
         let s = setup(&[]);
         let learner = make_learner(&s.cfg).unwrap();
         let m = &learner.pl.meta_net;
@@ -481,6 +483,7 @@ mod tests {
 
     #[test]
     fn logits_are_batch_by_classes_and_match_a_per_image_reference() {
+        let _rng = dassl_rs::testing::torch_rng();
         let s = setup(&[]);
         let mut learner = make_learner(&s.cfg).unwrap();
         let batch = batches().remove(0);
@@ -498,6 +501,7 @@ mod tests {
     /// gradients to ctx within 1e-5 relative.
     #[test]
     fn shared_prefix_text_features_match_the_per_image_prompts() {
+        let _rng = dassl_rs::testing::torch_rng();
         let s = setup(&[]);
         let learner = make_learner(&s.cfg).unwrap();
         let (pl, clip) = (&learner.pl, &learner.clip);
@@ -543,6 +547,7 @@ mod tests {
 
     #[test]
     fn save_load_round_trip_drops_token_buffers() {
+        let _rng = dassl_rs::testing::torch_rng();
         let s = setup(&[]);
         let mut learner = make_learner(&s.cfg).unwrap();
         train_epoch(&mut learner);
@@ -562,6 +567,7 @@ mod tests {
 
     #[test]
     fn ctx_init_sets_the_context_from_words() {
+        let _rng = dassl_rs::testing::torch_rng();
         let s = setup(&["TRAINER.COCOOP.CTX_INIT", "a_photo_of_a"]);
         let learner = make_learner(&s.cfg).unwrap();
         assert_eq!(learner.pl.n_ctx, 4);

@@ -279,6 +279,7 @@ mod tests {
 
     #[test]
     fn only_the_context_trains_and_clip_stays_bit_identical() {
+        let _rng = dassl_rs::testing::torch_rng();
         let s = setup(&[]);
         let (dm, mut learner, _) = build_learner(&s.cfg).unwrap();
         let before: Vec<(String, Tensor)> = learner
@@ -313,6 +314,7 @@ mod tests {
 
     #[test]
     fn class_token_positions_place_the_name_tokens() {
+        let _rng = dassl_rs::testing::torch_rng();
         for pos in ["end", "middle", "front"] {
             let s = setup(&["TRAINER.COOP.CLASS_TOKEN_POSITION", pos]);
             let (_, learner, _) = build_learner(&s.cfg).unwrap();
@@ -374,6 +376,7 @@ mod tests {
     /// where only the EOT cut applies (CSC in the middle).
     #[test]
     fn fast_text_paths_match_the_full_computation() {
+        let _rng = dassl_rs::testing::torch_rng();
         let cases: [&[&str]; 7] = [
             &["TRAINER.COOP.CLASS_TOKEN_POSITION", "end"],
             &["TRAINER.COOP.CLASS_TOKEN_POSITION", "middle"],
@@ -432,6 +435,7 @@ mod tests {
     /// same with the cache off, with an empty cache (built) and with a filled one (read).
     #[test]
     fn a_toy_run_scores_the_same_with_and_without_the_feature_cache() {
+        let _rng = dassl_rs::testing::torch_rng();
         let s = setup(&["OPTIM.MAX_EPOCH", "2"]);
         let cache = s._dir.path().join("features");
         let run = |setting: &str| -> (f64, f64) {
@@ -464,6 +468,7 @@ mod tests {
 
     #[test]
     fn ctx_init_and_csc_shape_the_context() {
+        let _rng = dassl_rs::testing::torch_rng();
         let s = setup(&["TRAINER.COOP.CTX_INIT", "a photo of a"]);
         let (_, learner, _) = build_learner(&s.cfg).unwrap();
         assert_eq!(learner.pl.n_ctx, 4);

@@ -332,16 +332,19 @@ mod tests {
 
     #[test]
     fn fp16_forward_score_loss_and_gradient_match_kgcoop() {
+        let _rng = dassl_rs::testing::torch_rng();
         forward_case("fp16");
     }
 
     #[test]
     fn fp32_forward_with_fp16_hand_crafted_features_matches_kgcoop() {
+        let _rng = dassl_rs::testing::torch_rng();
         forward_case("fp32");
     }
 
     #[test]
     fn the_authors_configs_load_and_amp_is_refused() {
+        let _rng = dassl_rs::testing::torch_rng();
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/trainers/KgCoOp");
         for file in ["vit_b16_ep100_ctxv1.yaml", "rn50_ep100.yaml"] {
             let cfg = dassl_rs::config::setup_cfg(&dassl_rs::config::CfgSources {
@@ -368,6 +371,7 @@ mod tests {
     /// accuracy lies within the spread of kgcoop.py's seeds (fixtures/kgcoop/expected.json).
     #[test]
     fn toy_training_accuracy_is_within_the_python_seed_spread() {
+        let _rng = dassl_rs::testing::torch_rng();
         let accs = toy_accuracies(
             "KgCoOp",
             SECTION,

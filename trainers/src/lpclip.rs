@@ -42,8 +42,9 @@ const SWEEP: SweepTraits = SweepTraits {
     ..SweepTraits::TRAINED
 };
 
-/// NUM_STEP and MAX_ITER are counts.
+/// NUM_STEP and MAX_ITER are counts; the probe is fitted from scratch.
 fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
+    crate::clip_common::refuse_init_weights(cfg, "LinearProbeCLIP")?;
     for key in [
         "TRAINER.LINEAR_PROBE.NUM_STEP",
         "TRAINER.LINEAR_PROBE.MAX_ITER",
@@ -865,6 +866,7 @@ mod tests {
     /// identical predictions.
     #[test]
     fn fit_matches_sklearn_minimiser() {
+        let _rng = dassl_rs::testing::torch_rng();
         let json = fixture();
         let opts = LbfgsOptions {
             gtol: 1e-12,
@@ -894,6 +896,7 @@ mod tests {
     /// identical predictions.
     #[test]
     fn fit_with_lpclip_settings_matches_sklearn() {
+        let _rng = dassl_rs::testing::torch_rng();
         let json = fixture();
         for case in CASES {
             let (m, x_test) = fit_case(&json, case, &LbfgsOptions::default());
@@ -919,6 +922,7 @@ mod tests {
     /// (expected values printed by its loop run in Python on the same function).
     #[test]
     fn c_search_follows_linear_probe_py() {
+        let _rng = dassl_rs::testing::torch_rng();
         type Row = (f64, f64, f64, f64, f64);
         #[rustfmt::skip]
         let cases: [(f64, [f64; 7], f64, [Row; 8]); 2] = [
@@ -986,6 +990,7 @@ mod tests {
 
     #[test]
     fn trains_on_toy_data_and_writes_result_json() {
+        let _rng = dassl_rs::testing::torch_rng();
         let dir = tempfile::tempdir().unwrap();
         let clip = tiny_clip(dir.path(), 16);
         toy_data(dir.path());

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use dassl_rs::clip::init_replay::replay_construction;
 use dassl_rs::clip::model::{Clip, EotPositions, Precision, TextEncodeError};
 use dassl_rs::clip::tokenizer::ClipTokenizer;
 use dassl_rs::config::Config;
@@ -411,6 +412,10 @@ impl<M: PromptModel> CustomClip<M> {
         make: impl FnOnce(&Clip) -> Result<M, EngineError>,
     ) -> Result<Self, EngineError> {
         let (mut vs, clip, weights) = load_clip(cfg, device, precision)?;
+        // `clip.build_model` constructs every module before loading the weights; what is
+        // drawn next (a random context, CoCoOp's meta-net, CLIP-Adapter's adapter) comes
+        // after those draws in Python.
+        replay_construction(clip.config());
         log_println!("Building custom CLIP");
         let mut pl = make(&clip)?;
         let init_weights = cfg.str("MODEL.INIT_WEIGHTS")?;
@@ -544,7 +549,84 @@ impl<M: PromptModel> Learner for CustomClip<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::cfg_from;
+    use crate::test_support::{cfg_from, prompt_opts};
+
+    /// CoOp's random context (generic and CSC) and CoCoOp's context and meta-net for a
+    /// seed, bit for bit in fp32 and fp16, on a ResNet and a ViT: seeded, CLIP built (its
+    /// construction's draws replayed), then drawn, as CoOp's own build_model does
+    /// (fixtures/rng/make_rng.py runs it).
+    #[test]
+    fn random_contexts_are_coops_seed_for_seed() {
+        let _rng = dassl_rs::testing::torch_rng();
+        use dassl_rs::clip::random::{tiny_config, write_random_clip};
+        let expected = crate::family_parity::fixture("rng/rng.pt");
+        let dir = tempfile::tempdir().unwrap();
+        let classnames: Vec<String> = ["circle", "red square", "triangle"]
+            .map(String::from)
+            .to_vec();
+        let mut compared = 0;
+        for backbone in ["rn", "vit"] {
+            let config = tiny_config(&format!("tiny-{backbone}")).unwrap();
+            let clip = dir.path().join(format!("{backbone}.safetensors"));
+            write_random_clip(&clip, &config, 0).unwrap();
+            let size = format!("({0}, {0})", config.image_resolution);
+            for prec in ["fp32", "fp16"] {
+                for seed in 1..=3 {
+                    for kind in ["coop", "coop_csc", "cocoop"] {
+                        let (trainer, section) = match kind {
+                            "cocoop" => ("CoCoOp", "TRAINER.COCOOP"),
+                            _ => ("CoOp", "TRAINER.COOP"),
+                        };
+                        let mut opts = prompt_opts(trainer, section, &clip, dir.path(), "4");
+                        let csc = if kind == "coop_csc" { "True" } else { "False" };
+                        let prec_key = format!("{section}.PREC");
+                        opts.extend(
+                            [
+                                "INPUT.SIZE",
+                                &size,
+                                &prec_key,
+                                prec,
+                                "TRAINER.COOP.CSC",
+                                csc,
+                            ]
+                            .map(String::from),
+                        );
+                        let cfg = cfg_from(&opts);
+                        let draw = || {
+                            tch::manual_seed(seed);
+                            let state = if kind == "cocoop" {
+                                crate::cocoop::new_learner(&cfg, &classnames, Device::Cpu)
+                                    .unwrap()
+                                    .pl
+                                    .state_dict()
+                            } else {
+                                crate::coop::new_learner(&cfg, &classnames, Device::Cpu)
+                                    .unwrap()
+                                    .pl
+                                    .state_dict()
+                            };
+                            state
+                                .into_iter()
+                                .filter(|(k, _)| k == "ctx" || k.starts_with("meta_net."))
+                                .map(|(k, t)| {
+                                    let name = format!("{kind}.{backbone}.{prec}.seed{seed}.{k}");
+                                    (name, t)
+                                })
+                                .collect::<Vec<_>>()
+                        };
+                        let got = draw();
+                        for (name, t) in &got {
+                            let want = &expected[name];
+                            assert_eq!(t.kind(), want.kind(), "{name}");
+                            assert!(t.equal(want), "{name}: not CoOp's draw");
+                        }
+                        compared += got.len();
+                    }
+                }
+            }
+        }
+        assert_eq!(compared, expected.len(), "every fixture tensor compared");
+    }
 
     #[test]
     fn check_prompt_cfg_bounds_the_context_by_clips_77_tokens() {

@@ -399,13 +399,18 @@ impl TipSettings {
 }
 
 fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
+    check_settings(cfg, "Tip-Adapter")
+}
+
+fn check_settings(cfg: &Config, trainer: &'static str) -> Result<(), ConfigError> {
+    crate::clip_common::refuse_init_weights(cfg, trainer)?;
     TipSettings::from_cfg(cfg).map(|_| ())
 }
 
 /// Tip-Adapter-F's optimiser and schedule are fixed in main.py (lines 72-73): the OPTIM
 /// keys must say so.
 fn check_cfg_f(cfg: &Config) -> Result<(), ConfigError> {
-    check_cfg(cfg)?;
+    check_settings(cfg, "Tip-Adapter-F")?;
     let fixed = |key: &str, ok: bool, want: &str| {
         if ok {
             Ok(())
@@ -981,6 +986,7 @@ mod tests {
     /// accuracy against main.py/utils.py in fp16; then one Tip-Adapter-F step.
     #[test]
     fn cache_logits_search_and_a_fine_tuning_step_match_tip_adapter() {
+        let _rng = dassl_rs::testing::torch_rng();
         dassl_datasets::link();
         let fx = fixture("tip_adapter/tip_adapter.pt");
         let dir = tempfile::tempdir().unwrap();
@@ -1065,6 +1071,7 @@ mod tests {
     /// the spread of main.py's seeds; Tip-Adapter (no training) gets Python's exactly.
     #[test]
     fn toy_runs_match_tip_adapter() {
+        let _rng = dassl_rs::testing::torch_rng();
         let dir = tempfile::tempdir().unwrap();
         let clip = family_clip(dir.path());
         let accs = toy_accuracies_with(opts("Tip-Adapter-F", &clip, dir.path()), &[], dir.path());

@@ -16,14 +16,16 @@ use dassl_rs::features::{EncoderIdentity, FrozenEncoder};
 use dassl_rs::log_println;
 use tch::{nn::VarStore, Device, Tensor};
 
-use crate::clip_common::{encoder_identity, load_clip, normalize_rows, precision_for};
+use crate::clip_common::{
+    encoder_identity, load_clip, normalize_rows, precision_for, refuse_init_weights,
+};
 
 inventory::submit! {
-    TrainerEntry { name: "ZeroshotCLIP", extend_cfg: no_keys, check_cfg: no_check, build: build_single, sweep: SWEEP }
+    TrainerEntry { name: "ZeroshotCLIP", extend_cfg: no_keys, check_cfg: check_single, build: build_single, sweep: SWEEP }
 }
 
 inventory::submit! {
-    TrainerEntry { name: "ZeroshotCLIP2", extend_cfg: no_keys, check_cfg: no_check, build: build_ensemble, sweep: SWEEP }
+    TrainerEntry { name: "ZeroshotCLIP2", extend_cfg: no_keys, check_cfg: check_ensemble, build: build_ensemble, sweep: SWEEP }
 }
 
 /// scripts/coop/zeroshot.sh: one evaluation per dataset with CoOp's configs.
@@ -79,9 +81,13 @@ fn no_keys(_: &mut ConfigBuilder) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Zero-shot CLIP reads no keys of its own.
-fn no_check(_: &Config) -> Result<(), ConfigError> {
-    Ok(())
+/// Zero-shot CLIP reads no keys of its own and learns nothing.
+fn check_single(cfg: &Config) -> Result<(), ConfigError> {
+    refuse_init_weights(cfg, "ZeroshotCLIP")
+}
+
+fn check_ensemble(cfg: &Config) -> Result<(), ConfigError> {
+    refuse_init_weights(cfg, "ZeroshotCLIP2")
 }
 
 fn build_single(cfg: &Config) -> Result<Box<dyn Trainer>, EngineError> {

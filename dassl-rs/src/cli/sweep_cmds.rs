@@ -329,11 +329,16 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         p.write_effective()?;
     }
     let last = manifests.len() - 1;
+    let (mut runs, mut runs_ran) = (0, 0);
     for (i, m) in manifests.iter().enumerate() {
         // Tables once, after the last file (they cover every file of a shared output).
         let report = i == last || m.output != manifests[last].output;
         match args.executor {
-            Executor::Local => run_local(&args, m, stop.clone(), report)?,
+            Executor::Local => {
+                let s = run_local(&args, m, stop.clone(), report)?;
+                runs += s.total;
+                runs_ran += s.ran;
+            }
             Executor::Slurm => run_slurm(&args, m, stop.clone())?,
         }
     }
@@ -341,6 +346,8 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         let timing = crate::toyworld::targets::Timing {
             pretrain_seconds,
             total_seconds: started.elapsed().as_secs_f64(),
+            runs,
+            runs_ran,
         };
         demo_summary(&manifests[last].output, &timing)?;
     }
@@ -364,7 +371,7 @@ fn run_local(
     m: &Manifest,
     stop: Arc<AtomicBool>,
     report: bool,
-) -> Result<(), CliError> {
+) -> Result<local::SweepSummary, CliError> {
     let env = std::env::var("CUDA_VISIBLE_DEVICES").ok();
     let visible = if env.is_none() {
         usize::try_from(tch::Cuda::device_count()).unwrap_or(0)
@@ -413,7 +420,7 @@ fn run_local(
         }
         .into());
     }
-    Ok(())
+    Ok(summary)
 }
 
 fn run_slurm(args: &RunArgs, m: &Manifest, stop: Arc<AtomicBool>) -> Result<(), CliError> {

@@ -222,6 +222,7 @@ if ctx.dim() == 2:
 
     #[test]
     fn interpret_prompt_py_reads_our_checkpoints_and_agrees() {
+        let _rng = crate::testing::torch_rng();
         let dir = tempfile::tempdir().unwrap();
         tch::manual_seed(7);
         let ctx = Tensor::randn([3, 4], (Kind::Float, Device::Cpu));

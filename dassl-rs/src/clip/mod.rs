@@ -1,6 +1,7 @@
 //! OpenAI CLIP: the released backbones, the tokenizer and (with later modules) the model.
 
 pub mod fetch;
+pub mod init_replay;
 pub mod interpret;
 pub mod model;
 pub mod random;

@@ -131,6 +131,7 @@ mod tests {
 
     #[test]
     fn a_random_model_round_trips_and_computes() {
+        let _rng = crate::testing::torch_rng();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.safetensors");
         write_random_clip(&path, &tiny(), 7).unwrap();

@@ -48,6 +48,10 @@ pub struct Timing {
     pub pretrain_seconds: Option<f64>,
     /// Seconds of the whole command.
     pub total_seconds: f64,
+    /// Runs of the demo's files, and how many of them this command ran: a rerun of an
+    /// unchanged demo skips the complete ones, as every sweep does, so its time says so.
+    pub runs: usize,
+    pub runs_ran: usize,
 }
 
 fn mean(v: &[f64]) -> Option<f64> {
@@ -200,22 +204,23 @@ pub fn markdown(s: &DemoSummary, timing: &Timing, machine: &str, date: &str) -> 
         "Written by `dassl run --sweep configs/demo.yaml` on {date}."
     );
     let _ = writeln!(o, "Machine: {machine}.");
-    match timing.pretrain_seconds {
-        Some(p) => {
-            let _ = writeln!(
-                o,
-                "Time: {:.0} s in all, of which pretraining the toy CLIP {p:.0} s.",
-                timing.total_seconds
-            );
-        }
-        None => {
-            let _ = writeln!(
-                o,
-                "Time: {:.0} s in all (the toy CLIP came from the cache).",
-                timing.total_seconds
-            );
-        }
-    }
+    let world = match timing.pretrain_seconds {
+        Some(p) => format!("of which pretraining the toy CLIP {p:.0} s"),
+        None => "the toy CLIP came from the cache".to_string(),
+    };
+    let runs = if timing.runs_ran == timing.runs {
+        format!("all {} runs trained and tested", timing.runs)
+    } else {
+        format!(
+            "{} of {} runs trained and tested, the others complete from an earlier run and skipped",
+            timing.runs_ran, timing.runs
+        )
+    };
+    let _ = writeln!(
+        o,
+        "Time: {:.0} s in all, {world}; {runs}.",
+        timing.total_seconds
+    );
     let _ = writeln!(
         o,
         "\nAccuracy (%), mean over the datasets of the mean over 3 seeds.\n"
@@ -335,11 +340,27 @@ mod tests {
             &Timing {
                 pretrain_seconds: Some(100.0),
                 total_seconds: 400.0,
+                runs: 12,
+                runs_ran: 12,
             },
             "cpu",
             "today",
         );
-        assert!(md.contains("pretraining the toy CLIP 100 s"), "{md}");
+        assert!(
+            md.contains("Time: 400 s in all, of which pretraining the toy CLIP 100 s; all 12 runs"),
+            "{md}"
+        );
+        let rerun = Timing {
+            pretrain_seconds: None,
+            total_seconds: 2.0,
+            runs: 12,
+            runs_ran: 0,
+        };
+        let md = markdown(&s, &rerun, "cpu", "today");
+        assert!(
+            md.contains("the toy CLIP came from the cache; 0 of 12 runs trained and tested, the others complete from an earlier run and skipped"),
+            "{md}"
+        );
         assert!(md.contains("| CoOp | | | 50.00 |"), "{md}");
     }
 }

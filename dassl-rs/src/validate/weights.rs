@@ -228,6 +228,7 @@ mod tests {
 
     #[test]
     fn a_complete_file_passes_and_a_cut_one_is_named_truncated() {
+        let _rng = crate::testing::torch_rng();
         let dir = tempfile::tempdir().unwrap();
         std::env::set_var(content_hash::CACHE_ENV, dir.path().join("h.json"));
         let good = dir.path().join("w.safetensors");

@@ -195,6 +195,7 @@ fn check_coop_layouts(clip: &Clip, label: &str) {
 
 #[test]
 fn coop_layouts_are_exact_on_the_tiny_openai_models() {
+    let _rng = crate::testing::torch_rng();
     for family in ["rn", "vit"] {
         let path = fixture(&format!("tiny_{family}.safetensors"));
         let (_vs, clip) = Clip::load(path, Device::Cpu, Precision::Fp32).unwrap();
@@ -273,12 +274,14 @@ fn half_precision_encodes_every_position() {
 
 #[test]
 fn coop_layouts_are_exact_on_a_random_tiny_model() {
+    let _rng = crate::testing::torch_rng();
     let (_vs, clip) = random_text_model("RN50", Some(2), 5);
     check_coop_layouts(&clip, "random RN50-text 2 layers");
 }
 
 #[test]
 fn coop_layouts_are_exact_on_a_random_clip_shaped_text_tower() {
+    let _rng = crate::testing::torch_rng();
     // RN50's and ViT-B/16's text tower (width 512, 8 heads), 6 of its 12 layers: depth
     // does not change what is exact, and each layer costs seconds on a small CPU.
     let (_vs, clip) = random_text_model("RN50", Some(6), 11);
@@ -289,6 +292,7 @@ fn coop_layouts_are_exact_on_a_random_clip_shaped_text_tower() {
 /// shared-prefix path (one group per image) against the full prompts of every pair.
 #[test]
 fn cocoop_image_conditioned_prefixes_are_exact() {
+    let _rng = crate::testing::torch_rng();
     let (_vs, clip) = random_text_model("ViT-B/16", Some(3), 21);
     tch::manual_seed(4);
     let n_ctx = 4;
@@ -352,6 +356,7 @@ fn cocoop_image_conditioned_prefixes_are_exact() {
 
 #[test]
 fn the_shared_prefix_refuses_prompts_that_do_not_share_it() {
+    let _rng = crate::testing::torch_rng();
     let (_vs, clip) = random_text_model("RN50", Some(1), 1);
     let p = prompts(&clip, 2);
     let eot = EotPositions::of(&p.tokens);
