@@ -469,6 +469,7 @@ mod tests {
     /// authors' PREC) on the three-layer tiny CLIP, PROMPT_DEPTH 3 and 2.
     #[test]
     fn fp16_init_forward_loss_and_gradients_match_maple_py() {
+        let _rng = dassl_rs::testing::torch_rng();
         let fx: HashMap<String, Tensor> = fixture("maple/maple.pt");
         let dir = tempfile::tempdir().unwrap();
         let path = maple_clip(dir.path());
@@ -480,10 +481,15 @@ mod tests {
             9,
             "proj (2), ctx, 2 text prompts, 2 projections (2 each)"
         );
-        // The context is CTX_INIT's first two token embeddings ("a photo"); the drawn
-        // parameters equal torch's after manual_seed(1) only when no other test draws from
-        // the global generator meanwhile, so the forward takes the fixture's.
-        assert_same("init.ctx", &pl.ctx.detach(), &fx["init.ctx"]);
+        // The context is CTX_INIT's first two token embeddings ("a photo"); the rest are
+        // torch's draws after manual_seed(1), in maple.py's order.
+        for (name, t) in &names {
+            assert_same(
+                &format!("init.{name}"),
+                &t.detach(),
+                &fx[&format!("init.{name}")],
+            );
+        }
         fixture_parameters(&mut pl, &fx, "init.");
         let logits = tch::no_grad(|| pl.forward(&clip, &fx["images"]).unwrap());
         assert_same("logits", &logits, &fx["logits"]);
@@ -508,6 +514,7 @@ mod tests {
     /// and one without a parameter is an error naming it.
     #[test]
     fn state_dict_round_trips_under_the_reference_names() {
+        let _rng = dassl_rs::testing::torch_rng();
         let dir = tempfile::tempdir().unwrap();
         let path = maple_clip(dir.path());
         let clip = fp16_clip(&path);
@@ -578,6 +585,7 @@ mod tests {
     /// seeds' test accuracy lies within the spread of maple.py's (fixtures/maple/expected.json).
     #[test]
     fn toy_training_accuracy_is_within_the_python_seed_spread() {
+        let _rng = dassl_rs::testing::torch_rng();
         let dir = tempfile::tempdir().unwrap();
         let clip = maple_clip(dir.path());
         let base = crate::test_support::prompt_opts("MaPLe", SECTION, &clip, dir.path(), "4");
