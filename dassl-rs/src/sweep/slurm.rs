@@ -187,17 +187,21 @@ fn report_script(m: &Manifest, o: &SlurmOptions, lines: &[String]) -> String {
     )
 }
 
+/// Runs `sbatch` with `args`; only failing to start it is an error here.
+fn run_sbatch<S: AsRef<std::ffi::OsStr>>(
+    o: &SlurmOptions,
+    args: &[S],
+) -> Result<std::process::Output, SweepError> {
+    Command::new(&o.sbatch).args(args).output().map_err(|e| {
+        SweepError::Slurm(format!(
+            "cannot run {}: {e} (is Slurm installed? see docs/SWEEPS.md)",
+            o.sbatch
+        ))
+    })
+}
+
 fn sbatch(o: &SlurmOptions, script: &Path) -> Result<String, SweepError> {
-    let out = Command::new(&o.sbatch)
-        .arg("--parsable")
-        .arg(script)
-        .output()
-        .map_err(|e| {
-            SweepError::Slurm(format!(
-                "cannot run {}: {e} (is Slurm installed? see docs/SWEEPS.md)",
-                o.sbatch
-            ))
-        })?;
+    let out = run_sbatch(o, &[std::ffi::OsStr::new("--parsable"), script.as_os_str()])?;
     if !out.status.success() {
         return Err(SweepError::Slurm(format!(
             "{} --parsable {} failed: {}",
@@ -219,21 +223,16 @@ fn sbatch(o: &SlurmOptions, script: &Path) -> Result<String, SweepError> {
 /// a request no node can satisfy fails here instead of pending forever in the queue
 /// (Slurm accepts such jobs when the partition does not enforce its limits).
 fn test_only(o: &SlurmOptions, lines: &[String]) -> Result<(), SweepError> {
-    let lines: Vec<&String> = lines
+    let lines: Vec<&str> = lines
         .iter()
+        .map(String::as_str)
         .filter(|l| !l.starts_with("--dependency="))
         .collect();
-    let out = Command::new(&o.sbatch)
-        .arg("--test-only")
-        .args(&lines)
-        .arg("--wrap=true")
-        .output()
-        .map_err(|e| {
-            SweepError::Slurm(format!(
-                "cannot run {}: {e} (is Slurm installed? see docs/SWEEPS.md)",
-                o.sbatch
-            ))
-        })?;
+    let args: Vec<&str> = std::iter::once("--test-only")
+        .chain(lines.iter().copied())
+        .chain(std::iter::once("--wrap=true"))
+        .collect();
+    let out = run_sbatch(o, &args)?;
     if out.status.success() {
         return Ok(());
     }
@@ -244,11 +243,7 @@ fn test_only(o: &SlurmOptions, lines: &[String]) -> Result<(), SweepError> {
         .collect::<Vec<_>>()
         .join("; ");
     Err(SweepError::SlurmUnsatisfiable {
-        request: lines
-            .iter()
-            .map(|l| l.as_str())
-            .collect::<Vec<_>>()
-            .join(" "),
+        request: lines.join(" "),
         said,
     })
 }
