@@ -213,6 +213,43 @@ fn a_run_killed_in_its_last_epoch_resumes_bit_identical() {
     }
 }
 
+/// With best_val, every epoch ends with a val pass, which draws from torch's generator as
+/// the training passes do: a run killed after two such epochs resumes with the order an
+/// uninterrupted run has (same result, same best and final checkpoints, byte for byte).
+#[test]
+fn a_best_val_run_killed_after_two_epochs_resumes_bit_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = crate::support::tiny_clip(dir.path());
+    let root = crate::support::toy_data(dir.path());
+    let args = |out: &str| {
+        let mut a = train_args(&root, &clip, out, "3");
+        a.extend(["TEST.FINAL_MODEL".into(), "best_val".into()]);
+        a
+    };
+    let o = run(dir.path(), &args("whole"));
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    kill_in_epoch(dir.path(), &args("killed"), "epoch [3/3] batch [2/5]");
+    let o = run(dir.path(), &args("killed"));
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        !text.contains("epoch [2/3]") && text.contains("epoch [3/3] batch [1/5]"),
+        "{text}"
+    );
+    let (whole, killed) = (dir.path().join("whole"), dir.path().join("killed"));
+    let (a, b) = (result(&whole), result(&killed));
+    for k in ["accuracy", "correct", "total", "macro_f1"] {
+        assert_eq!(a[k], b[k], "{k}");
+    }
+    for file in ["model.pth.tar-3", "model-best.pth.tar"] {
+        assert!(
+            read(whole.join("prompt_learner").join(file))
+                == read(killed.join("prompt_learner").join(file)),
+            "{file} differs"
+        );
+    }
+}
+
 /// A run started in a folder that holds another config's run trains from scratch; the
 /// other run's files are moved aside, never resumed.
 #[test]

@@ -8,11 +8,13 @@
 //! hand-crafted features come from a second CLIP built by `load_clip_to_cpu`, so they are
 //! fp16 whatever PREC is (lines 132-145); its dataset templates are CoOp's but for
 //! DescribableTextures. Not built: `bias_vectors`, `meta_net` and the adapter, which its
-//! code creates but never uses (their checkpoints load: only `ctx` is read). PREC amp is
+//! code creates but never uses (their checkpoints load: only `ctx` is read); their draws
+//! from torch's generator are made, so the data order is KgCoOp's. PREC amp is
 //! refused: KgCoOp's amp branch passes the (logits, score) pair to `cross_entropy`.
 
 use std::path::Path;
 
+use dassl_rs::clip::init_replay::{replay, replay_construction, Draw};
 use dassl_rs::clip::model::{Clip, Precision};
 use dassl_rs::config::{Config, ConfigBuilder, Origin, Value};
 use dassl_rs::engine::registered::NamedState;
@@ -114,7 +116,7 @@ fn build(cfg: &Config) -> Result<Box<dyn Trainer>, EngineError> {
 }
 
 /// KgCoOp's `build_model`, given the class names.
-fn new_learner(
+pub(crate) fn new_learner(
     cfg: &Config,
     classnames: &[String],
     device: Device,
@@ -122,6 +124,23 @@ fn new_learner(
     CustomClip::build(cfg, SECTION, device, |clip| {
         PromptLearner::new(cfg, classnames, clip, device)
     })
+}
+
+/// What kgcoop.py draws after the context for parts it never uses (lines 123-151, 221):
+/// `bias_vectors` (`normal_` on `[1, 512]` in CLIP's dtype), the second CLIP's
+/// construction (`load_clip_to_cpu`), `meta_net`'s `nn.Linear(512, 512)`, then
+/// CustomCLIP's `Adapter(512, 4)` (two bias-free Linears). Not built here, but drawn, so
+/// the data order that follows is KgCoOp's seed for seed.
+fn replay_unused_draws(clip: &Clip) {
+    let _guard = tch::no_grad_guard();
+    let _ = Tensor::empty([1, 512], (clip.dtype(), Device::Cpu)).normal_(0.0, 0.02);
+    replay_construction(clip.config());
+    replay(&[
+        Draw::Uniform(512 * 512),
+        Draw::Uniform(512),
+        Draw::Uniform(128 * 512),
+        Draw::Uniform(512 * 128),
+    ]);
 }
 
 /// KgCoOp's `CUSTOM_TEMPLATES` (kgcoop.py lines 38-54): CoOp's, but for textures.
@@ -156,6 +175,7 @@ impl PromptLearner {
         device: Device,
     ) -> Result<Self, EngineError> {
         let coop = CoopPromptLearner::new(&prompt_cfg(cfg)?, classnames, clip, device)?;
+        replay_unused_draws(clip);
         let template = template(cfg.str("DATASET.NAME")?);
         // load_clip_to_cpu's CLIP is fp16: reuse the model when it is, else load that copy.
         let text =

@@ -551,10 +551,11 @@ mod tests {
     use super::*;
     use crate::test_support::{cfg_from, prompt_opts};
 
-    /// CoOp's random context (generic and CSC) and CoCoOp's context and meta-net for a
-    /// seed, bit for bit in fp32 and fp16, on a ResNet and a ViT: seeded, CLIP built (its
-    /// construction's draws replayed), then drawn, as CoOp's own build_model does
-    /// (fixtures/rng/make_rng.py runs it).
+    /// CoOp's random context (generic and CSC), CoCoOp's context and meta-net and KgCoOp's
+    /// context for a seed, bit for bit in fp32 and fp16, on a ResNet and a ViT: seeded, CLIP
+    /// built (its construction's draws replayed), then drawn, as CoOp's own build_model does
+    /// (fixtures/rng/make_rng.py runs it); and after each build, torch's generator where
+    /// Python's stands, so the data order drawn next is the same.
     #[test]
     fn random_contexts_are_coops_seed_for_seed() {
         let _rng = dassl_rs::testing::torch_rng();
@@ -572,9 +573,10 @@ mod tests {
             let size = format!("({0}, {0})", config.image_resolution);
             for prec in ["fp32", "fp16"] {
                 for seed in 1..=3 {
-                    for kind in ["coop", "coop_csc", "cocoop"] {
+                    for kind in ["coop", "coop_csc", "cocoop", "kgcoop"] {
                         let (trainer, section) = match kind {
                             "cocoop" => ("CoCoOp", "TRAINER.COCOOP"),
+                            "kgcoop" => ("KgCoOp", "TRAINER.COOP"),
                             _ => ("CoOp", "TRAINER.COOP"),
                         };
                         let mut opts = prompt_opts(trainer, section, &clip, dir.path(), "4");
@@ -594,20 +596,31 @@ mod tests {
                         let cfg = cfg_from(&opts);
                         let draw = || {
                             tch::manual_seed(seed);
-                            let state = if kind == "cocoop" {
-                                crate::cocoop::new_learner(&cfg, &classnames, Device::Cpu)
+                            let state = match kind {
+                                "cocoop" => {
+                                    crate::cocoop::new_learner(&cfg, &classnames, Device::Cpu)
+                                        .unwrap()
+                                        .pl
+                                        .state_dict()
+                                }
+                                "kgcoop" => {
+                                    crate::kgcoop::new_learner(&cfg, &classnames, Device::Cpu)
+                                        .unwrap()
+                                        .pl
+                                        .coop
+                                        .state_dict()
+                                }
+                                _ => crate::coop::new_learner(&cfg, &classnames, Device::Cpu)
                                     .unwrap()
                                     .pl
-                                    .state_dict()
-                            } else {
-                                crate::coop::new_learner(&cfg, &classnames, Device::Cpu)
-                                    .unwrap()
-                                    .pl
-                                    .state_dict()
+                                    .state_dict(),
                             };
+                            // Where the generator stands for the data order (make_rng.py).
+                            let next = dassl_rs::data::torch_order::draw_global_seed();
                             state
                                 .into_iter()
                                 .filter(|(k, _)| k == "ctx" || k.starts_with("meta_net."))
+                                .chain([("next_draw".to_string(), Tensor::from(next))])
                                 .map(|(k, t)| {
                                     let name = format!("{kind}.{backbone}.{prec}.seed{seed}.{k}");
                                     (name, t)

@@ -131,7 +131,14 @@ pub fn construction_draws(config: &ClipConfig) -> Vec<Draw> {
 /// where CoOp's `load_clip_to_cpu` runs, after the seed and before anything drawn after
 /// CLIP is built. Takes about as long as Python's construction (one draw per parameter).
 pub fn replay_construction(config: &ClipConfig) {
-    let draws = construction_draws(config);
+    replay(&construction_draws(config));
+}
+
+/// Makes `draws` on torch's default CPU generator, fp32 as `nn.Module`s build their
+/// parameters: for modules a method constructs and never uses (KgCoOp's meta-net), whose
+/// draws still move the generator before the data order is drawn.
+pub fn replay(draws: &[Draw]) {
+    let draws = draws.to_vec();
     let largest = draws.iter().map(|d| d.numel()).max().unwrap_or(0);
     let _guard = tch::no_grad_guard();
     // One contiguous fp32 buffer; a prefix view of it is what a fresh parameter would be.

@@ -9,22 +9,23 @@
 //! batches ahead of the consumer through a bounded queue, so decoding overlaps
 //! the training step.
 //!
-//! Reproducibility: the shuffle of an epoch depends only on `(seed, epoch)` and
-//! a sample's augmentation only on `(seed, epoch, dataset index)` (via
-//! [`sample_rng`]), so batches are bit-identical whatever the worker count.
+//! Order: every pass over a loader ([`DataLoader::epoch`]) draws from torch's global
+//! CPU generator exactly as `iter(DataLoader)` does in Python, and `RandomSampler`
+//! shuffles with torch's own permutation ([`super::torch_order`]), so a seeded run
+//! visits its images in the order CoOp's run with the same seed does.
+//! Augmentation: a sample's random transform depends only on `(seed, epoch, dataset
+//! index)` (via [`sample_rng`]), so batches are bit-identical whatever the worker count.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use rayon::ThreadPool;
 use tch::Tensor;
 
 pub use super::decode::read_image;
+use super::torch_order::{draw_global_seed, randperm};
 use super::transforms::{sample_rng, Transform};
 use super::Datum;
 use crate::errors::DataError;
@@ -75,24 +76,16 @@ impl Sampler {
         }
     }
 
-    /// Dataset indices in the order epoch `epoch` visits them.
-    pub fn order(self, len: usize, seed: u64, epoch: u64) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..len).collect();
-        if self == Self::Random {
-            order.shuffle(&mut sampler_rng(seed, epoch));
+    /// Begins one pass over `len` items as `iter(DataLoader)` and its sampler do: draws
+    /// the loader's base seed, and for `RandomSampler` the sampler's seed, from torch's
+    /// global CPU generator, and returns the order the pass visits.
+    pub fn begin_pass(self, len: usize) -> Vec<usize> {
+        let _base_seed = draw_global_seed();
+        match self {
+            Self::Random => randperm(len, draw_global_seed()),
+            Self::Sequential => (0..len).collect(),
         }
-        order
     }
-}
-
-/// The shuffle generator of one epoch. The tag in the last key bytes keeps it
-/// apart from every [`sample_rng`] stream (those bytes are zero there).
-fn sampler_rng(seed: u64, epoch: u64) -> ChaCha8Rng {
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&seed.to_le_bytes());
-    key[8..16].copy_from_slice(&epoch.to_le_bytes());
-    key[24..32].copy_from_slice(b"sampler\0");
-    ChaCha8Rng::from_seed(key)
 }
 
 /// Dassl's rule: `drop_last = is_train and len(data_source) >= batch_size`, so a
@@ -404,17 +397,28 @@ impl DataLoader {
         &self.shared.transform
     }
 
-    /// Dataset indices of every batch of epoch `epoch`, after `drop_last`.
-    pub fn batch_indices(&self, epoch: usize) -> Vec<Vec<usize>> {
-        let order = self
-            .sampler
-            .order(self.shared.data.len(), self.shared.seed, epoch as u64);
+    /// Begins a pass as Python's `for batch in loader` does, drawing from torch's global
+    /// generator ([`Sampler::begin_pass`]), and returns the dataset indices of its
+    /// batches after `drop_last`. Every pass Dassl makes must come through here (or
+    /// [`Self::epoch`]), and nothing else, so later passes shuffle as Dassl's do.
+    pub fn begin_pass(&self) -> Vec<Vec<usize>> {
+        let order = self.sampler.begin_pass(self.shared.data.len());
         let mut batches: Vec<Vec<usize>> = order
             .chunks(self.batch_size)
             .map(<[usize]>::to_vec)
             .collect();
         batches.truncate(self.len());
         batches
+    }
+
+    /// The batches in file order, drawing nothing: for work that is not one of Dassl's
+    /// passes (filling the feature cache), so whether it runs cannot move the shuffle.
+    pub fn file_order(&self) -> Vec<Vec<usize>> {
+        (0..self.shared.data.len())
+            .collect::<Vec<_>>()
+            .chunks(self.batch_size)
+            .map(<[usize]>::to_vec)
+            .collect()
     }
 
     /// Loads one batch of the given dataset indices now, as epoch `epoch` would.
@@ -433,11 +437,16 @@ impl DataLoader {
         )
     }
 
-    /// The batches of epoch `epoch`. With workers, a producer thread starts at
-    /// once and stays up to `prefetch` batches ahead; dropping the iterator
-    /// stops it. The first error ends the epoch.
+    /// One pass of Python's `for batch in loader` ([`Self::begin_pass`]), augmenting as
+    /// epoch `epoch`.
     pub fn epoch(&self, epoch: usize) -> EpochIter<'_> {
-        let batches = self.batch_indices(epoch);
+        self.batches(self.begin_pass(), epoch)
+    }
+
+    /// Loads the given batches (lists of dataset indices), augmenting as epoch `epoch`.
+    /// With workers, a producer thread starts at once and stays up to `prefetch` batches
+    /// ahead; dropping the iterator stops it. The first error ends the pass.
+    pub fn batches(&self, batches: Vec<Vec<usize>>, epoch: usize) -> EpochIter<'_> {
         let epoch = epoch as u64;
         let remaining = batches.len();
         let source = match &self.pool {
@@ -664,6 +673,7 @@ mod tests {
 
     #[test]
     fn drop_last_follows_dassl() {
+        let _rng = crate::testing::torch_rng();
         assert!(dassl_drop_last(true, 5, 4));
         assert!(dassl_drop_last(true, 4, 4));
         assert!(!dassl_drop_last(true, 3, 4));
@@ -695,6 +705,7 @@ mod tests {
 
     #[test]
     fn sequential_order_is_file_order() {
+        let _rng = crate::testing::torch_rng();
         let dir = tmp();
         let l = loader(
             write_images(dir.path(), 7),
@@ -713,34 +724,87 @@ mod tests {
         }
     }
 
+    /// Passes draw from torch's global generator as `iter(DataLoader)` does: after
+    /// `torch.manual_seed(seed)`, three training epochs (each with a sequential evaluation
+    /// pass after it where Dassl's best_val makes one) visit torch's batches, and leave
+    /// the generator where torch leaves it (make_sampler.py).
     #[test]
-    fn random_order_is_a_fresh_permutation_each_epoch_and_reproducible() {
+    fn passes_visit_torchs_dataloader_order_and_leave_its_generator_state() {
+        let _rng = crate::testing::torch_rng();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/sampler/sampler.json"
+        );
+        let fixture: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let data = |n: usize| -> Vec<Datum> {
+            (0..n)
+                .map(|i| Datum {
+                    impath: format!("never-read-{i}.png").into(),
+                    label: 0,
+                    domain: 0,
+                    classname: String::new(),
+                })
+                .collect()
+        };
+        let t = Transform::test(&tcfg(false)).unwrap();
+        for case in fixture["loaders"].as_array().unwrap() {
+            let n = case["n"].as_u64().unwrap() as usize;
+            let bs = case["batch_size"].as_u64().unwrap() as usize;
+            let train = LoaderOptions::new(Sampler::Random, bs, true);
+            let train = DataLoader::new(data(n), t.clone(), train).unwrap();
+            let val = LoaderOptions::new(Sampler::Sequential, 2, false);
+            let val = DataLoader::new(data(5), t.clone(), val).unwrap();
+            tch::manual_seed(case["seed"].as_i64().unwrap());
+            let mut epochs = Vec::new();
+            for _ in 0..3 {
+                epochs.push(train.begin_pass());
+                if case["eval_each_epoch"].as_bool().unwrap() {
+                    assert_eq!(val.begin_pass(), [vec![0, 1], vec![2, 3], vec![4]]);
+                }
+            }
+            let theirs: Vec<Vec<Vec<usize>>> =
+                serde_json::from_value(case["epochs"].clone()).unwrap();
+            assert_eq!(epochs, theirs, "{case}");
+            let next = super::draw_global_seed().to_string();
+            assert_eq!(next, case["next_draw"].as_str().unwrap(), "{case}");
+        }
+    }
+
+    #[test]
+    fn a_pass_yields_exactly_its_planned_batches_and_file_order_draws_nothing() {
+        let _rng = crate::testing::torch_rng();
         let dir = tmp();
-        let data = write_images(dir.path(), 12);
-        let l = loader(data.clone(), true, Sampler::Random, 4, 2, 5);
-        let e0 = l.batch_indices(0);
-        let e1 = l.batch_indices(1);
-        assert_ne!(e0, e1);
-        let mut all: Vec<usize> = e0.concat();
+        let l = loader(write_images(dir.path(), 12), true, Sampler::Random, 4, 2, 5);
+        tch::manual_seed(3);
+        let planned = l.begin_pass();
+        tch::manual_seed(3);
+        let got: Vec<Vec<usize>> = collect(&l, 1).into_iter().map(|b| b.indices).collect();
+        assert_eq!(got, planned);
+        let mut all = planned.concat();
         all.sort_unstable();
         assert_eq!(all, (0..12).collect::<Vec<_>>());
-        // Same (seed, epoch) in another loader: same order; another seed differs.
-        let same = loader(data.clone(), true, Sampler::Random, 4, 0, 5);
-        assert_eq!(same.batch_indices(1), e1);
-        let other = loader(data, true, Sampler::Random, 4, 0, 6);
-        assert_ne!(other.batch_indices(1), e1);
-        // The iterator yields exactly the planned batches.
-        let got: Vec<Vec<usize>> = collect(&l, 1).into_iter().map(|b| b.indices).collect();
-        assert_eq!(got, e1);
+        tch::manual_seed(3);
+        assert_eq!(l.file_order().concat(), (0..12).collect::<Vec<_>>());
+        assert_eq!(
+            l.begin_pass(),
+            planned,
+            "file_order drew from the generator"
+        );
     }
 
     #[test]
     fn batches_are_bit_identical_across_worker_counts() {
+        let _rng = crate::testing::torch_rng();
         let dir = tmp();
         let data = write_images(dir.path(), 10);
         let runs: Vec<Vec<Batch>> = [0, 1, 4]
             .iter()
-            .map(|&w| collect(&loader(data.clone(), true, Sampler::Random, 4, w, 11), 2))
+            .map(|&w| {
+                let l = loader(data.clone(), true, Sampler::Random, 4, w, 11);
+                tch::manual_seed(11);
+                collect(&l, 2)
+            })
             .collect();
         for other in &runs[1..] {
             assert_eq!(other.len(), runs[0].len());
@@ -763,6 +827,7 @@ mod tests {
 
     #[test]
     fn labels_line_up_with_images() {
+        let _rng = crate::testing::torch_rng();
         let dir = tmp();
         let labels = [0, 3, 1, 4, 2, 2, 0, 5, 1];
         let data = write_solid(dir.path(), &labels);
@@ -796,6 +861,7 @@ mod tests {
 
     #[test]
     fn test_batches_equal_the_test_transform_applied_directly() {
+        let _rng = crate::testing::torch_rng();
         let dir = tmp();
         let data = write_images(dir.path(), 5);
         let l = loader(data.clone(), false, Sampler::Sequential, 2, 2, 0);
@@ -814,6 +880,7 @@ mod tests {
 
     #[test]
     fn corrupt_and_missing_images_fail_naming_the_file() {
+        let _rng = crate::testing::torch_rng();
         let dir = tmp();
         let mut data = write_images(dir.path(), 4);
         let bad = dir.path().join("broken.jpg");
@@ -843,6 +910,7 @@ mod tests {
 
     #[test]
     fn unknown_sampler_names_the_valid_ones() {
+        let _rng = crate::testing::torch_rng();
         let e = Sampler::parse("RandomSamplr").unwrap_err();
         let msg = e.to_string();
         assert!(
@@ -862,6 +930,7 @@ mod tests {
 
     #[test]
     fn invalid_loaders_are_refused() {
+        let _rng = crate::testing::torch_rng();
         let t = Transform::test(&tcfg(true)).unwrap();
         let e = DataLoader::new(
             vec![],
@@ -885,17 +954,17 @@ mod tests {
 
     #[test]
     fn negative_seed_draws_an_entropy_seed() {
+        let _rng = crate::testing::torch_rng();
         let dir = tmp();
         let data = write_images(dir.path(), 2);
         let a = loader(data.clone(), true, Sampler::Random, 1, 0, -1);
         let b = loader(data, true, Sampler::Random, 1, 0, -1);
         assert_ne!(a.seed(), b.seed());
-        // Fixed for the loader's lifetime, so epochs stay consistent.
-        assert_eq!(a.batch_indices(3), a.batch_indices(3));
     }
 
     #[test]
     fn dropping_an_epoch_early_stops_the_producer() {
+        let _rng = crate::testing::torch_rng();
         let dir = tmp();
         let l = loader(write_images(dir.path(), 12), true, Sampler::Random, 1, 2, 0);
         let mut it = l.epoch(0);

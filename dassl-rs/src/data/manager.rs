@@ -422,6 +422,7 @@ mod tests {
 
     #[test]
     fn builds_loaders_as_dassl_does() {
+        let _rng = crate::testing::torch_rng();
         let dir = tempfile::tempdir().unwrap();
         let dm = DataManager::from_dataset(&cfg(&[]), dataset(dir.path(), 9, 2, 7)).unwrap();
         assert_eq!(dm.num_classes(), 3);

@@ -8,6 +8,7 @@ pub mod manager;
 pub mod pyrandom;
 pub mod resize;
 pub mod split;
+pub mod torch_order;
 pub mod toy;
 pub mod transforms;
 

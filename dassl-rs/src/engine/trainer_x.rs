@@ -13,7 +13,7 @@ use super::result::RunResult;
 use super::tensorboard::EventWriter;
 use super::Trainer;
 use crate::config::Config;
-use crate::data::loader::Batch;
+use crate::data::loader::{Batch, DataLoader};
 use crate::data::manager::DataManager;
 use crate::errors::EngineError;
 use crate::evaluation::EvaluatorEntry;
@@ -159,6 +159,22 @@ pub struct Engine<L: Learner> {
     feature_cache: Option<FeatureCache>,
 }
 
+/// Dassl's `test(split)`: the val loader when asked for and present, else the test one.
+fn split_loader<'a>(
+    cfg: &Config,
+    dm: &'a DataManager,
+    split: Option<&str>,
+) -> Result<(&'static str, &'a DataLoader), EngineError> {
+    let requested = match split {
+        Some(s) => s,
+        None => cfg.str("TEST.SPLIT")?,
+    };
+    Ok(match dm.val_loader() {
+        Some(val) if requested == "val" => ("val", val),
+        _ => ("test", dm.test_loader()),
+    })
+}
+
 impl<L: Learner> std::fmt::Debug for Engine<L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
@@ -288,10 +304,9 @@ impl<L: Learner> Engine<L> {
 
     fn after_epoch(&mut self, epoch: usize) -> Result<(), EngineError> {
         let last_epoch = epoch + 1 == self.max_epoch;
-        let do_test = !self.cfg.bool("TEST.NO_TEST")?;
         let freq = self.cfg.int("TRAIN.CHECKPOINT_FREQ")?;
         let meet_freq = freq > 0 && (epoch as i64 + 1) % freq == 0;
-        if do_test && self.cfg.str("TEST.FINAL_MODEL")? == "best_val" {
+        if self.selects_on_val()? {
             let report = self.evaluate(Some("val"))?.1;
             if report.accuracy > self.best_result {
                 self.best_result = report.accuracy;
@@ -326,22 +341,17 @@ impl<L: Learner> Engine<L> {
         Ok(())
     }
 
+    /// Whether `after_epoch` evaluates on val (Dassl's best_val model selection).
+    fn selects_on_val(&self) -> Result<bool, EngineError> {
+        Ok(!self.cfg.bool("TEST.NO_TEST")? && self.cfg.str("TEST.FINAL_MODEL")? == "best_val")
+    }
+
     /// Runs the evaluation loop; returns the split used and the report.
     fn evaluate(&mut self, split: Option<&str>) -> Result<(String, EvalReport), EngineError> {
         self.learner.set_train(false);
         self.evaluator.reset();
-        let requested = match split {
-            Some(s) => s.to_string(),
-            None => self.cfg.str("TEST.SPLIT")?.to_string(),
-        };
-        let use_val = requested == "val" && self.dm.val_loader().is_some();
-        let split = if use_val { "val" } else { "test" };
+        let (split, loader) = split_loader(&self.cfg, &self.dm, split)?;
         log_println!("Evaluate on the *{split}* set");
-        let loader = if use_val {
-            self.dm.val_loader().expect("checked above")
-        } else {
-            self.dm.test_loader()
-        };
         let num_classes = self.dm.num_classes();
         let evaluator = &mut self.evaluator;
         let mut process = |logits: Tensor, labels: &[usize]| -> Result<(), EngineError> {
@@ -363,7 +373,8 @@ impl<L: Learner> Engine<L> {
                 let identity = frozen.identity();
                 let features = loader_features(Some(cache), &identity, loader, &what, &encode)?;
                 let data = loader.data();
-                for indices in loader.batch_indices(0) {
+                // The pass Dassl makes over the split, features or not (see `DataLoader::begin_pass`).
+                for indices in loader.begin_pass() {
                     let rows: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
                     let batch = features
                         .index_select(0, &Tensor::from_slice(&rows))
@@ -441,8 +452,20 @@ impl<L: Learner> Trainer for Engine<L> {
             }
             if p.sampler_seed != self.dm.train_loader_x().seed() {
                 log_println!(
-                    "The resumed epochs shuffle and augment with another seed than the first ones (SEED is negative): the result differs from an uninterrupted run's"
+                    "The resumed epochs augment with another seed than the first ones (SEED is negative): the result differs from an uninterrupted run's"
                 );
+            }
+        }
+        // torch's generator is where the first process had it after building the model;
+        // make the draws its finished epochs made, so the resumed ones shuffle as an
+        // uninterrupted run's do. (Dassl's own resume restarts the stream instead.)
+        let val_each_epoch = self.selects_on_val()?;
+        for _ in 0..self.start_epoch {
+            self.dm.train_loader_x().begin_pass();
+            if val_each_epoch {
+                split_loader(&self.cfg, &self.dm, Some("val"))?
+                    .1
+                    .begin_pass();
             }
         }
         let tb = self.output_dir.join("tensorboard");

@@ -60,7 +60,8 @@ pub fn loader_features(
         let n = loader.num_samples();
         let mut parts = Vec::with_capacity(loader.len());
         let mut order = Vec::with_capacity(n);
-        for batch in loader.epoch(0) {
+        // Not one of Dassl's passes: a cache hit skips it, so it must not draw (file order).
+        for batch in loader.batches(loader.file_order(), 0) {
             let batch = batch?;
             let f = tch::no_grad(|| encode(&batch.images.to_device(encoder.device)));
             parts.push(f.to_device(Device::Cpu));
