@@ -298,6 +298,33 @@ fn coop_trains_checkpoints_resumes_and_evaluates_a_saved_context() {
         "model.pth.tar-2"
     );
     assert!(std::fs::read_dir(out.join("tensorboard")).unwrap().count() >= 1);
+    // interpret_prompt.py's printout: per context vector, the nearest vocabulary strings
+    // (SimpleTokenizer.decoder's, e.g. 'photo</w>') and their distances.
+    let o = dassl_in(
+        dir.path(),
+        &[
+            "interpret",
+            "out/prompt_learner/model.pth.tar-2",
+            "--backbone",
+            clip.to_str().unwrap(),
+            "--topk",
+            "3",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let tok = dassl_rs::clip::tokenizer::ClipTokenizer::new();
+    let vocabulary: std::collections::HashSet<&str> =
+        (0..49408).filter_map(|i| tok.token_str(i)).collect();
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains(": ['")).collect();
+    assert!(!rows.is_empty(), "{text}");
+    for row in rows {
+        let words = row.split(": [").nth(1).unwrap().split(']').next().unwrap();
+        for w in words.split(", ") {
+            let w = w.trim_matches(|c| c == '\'' || c == '"');
+            assert!(w.contains('\\') || vocabulary.contains(w), "{w:?} in {row}");
+        }
+    }
     // torchtools.save_checkpoint's line, with OUTPUT_DIR as given ("out").
     let saved = std::path::Path::new("out").join("prompt_learner/model.pth.tar-2");
     assert!(

@@ -14,7 +14,7 @@ use crate::engine::checkpoint;
 use crate::errors::EngineError;
 
 /// For each row of `ctx` (`[n_ctx, D]`), the `topk` nearest rows of `token_embedding`
-/// (`[vocab, D]`) as `(decoded word, Euclidean distance)`, nearest first. Both are compared
+/// (`[vocab, D]`) as `(vocabulary string, Euclidean distance)`, nearest first. Both are compared
 /// in fp32, as CoOp does (`ctx.float()`; its CLIP token embedding is fp32).
 pub fn interpret(ctx: &Tensor, token_embedding: &Tensor, topk: usize) -> Vec<Vec<(String, f64)>> {
     let tok = ClipTokenizer::new();
@@ -32,8 +32,11 @@ pub fn interpret(ctx: &Tensor, token_embedding: &Tensor, topk: usize) -> Vec<Vec
             (0..k)
                 .map(|j| {
                     let id = sorted.int64_value(&[m, j]);
+                    // CoOp prints `tokenizer.decoder[id]`, the raw BPE string ("photo</w>").
                     // An id outside CLIP's vocabulary (a non-CLIP embedding) still gets a name.
-                    let word = tok.decode(&[id]).unwrap_or_else(|_| format!("<{id}>"));
+                    let word = tok
+                        .token_str(id)
+                        .map_or_else(|| format!("<{id}>"), str::to_string);
                     (word, distance.double_value(&[m, id]))
                 })
                 .collect()
@@ -199,8 +202,8 @@ mod tests {
 
     /// CoOp's `interpret_prompt.py` (lines 36-60, the CLIP download replaced by a given
     /// embedding) on a checkpoint `engine::checkpoint::save` wrote prints what `run` prints.
-    /// Ids 0..94 are the printable ASCII byte tokens, which print alike in both; longer
-    /// tokens (`dog</w>`) are not compared here.
+    /// Ids 0..94 are the printable ASCII byte tokens; the vocabulary strings of the other
+    /// ids are compared with `SimpleTokenizer.decoder` by the tokenizer's own test.
     const INTERPRET_PROMPT: &str = r#"
 import sys, torch
 from clip.simple_tokenizer import SimpleTokenizer

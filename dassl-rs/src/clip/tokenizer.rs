@@ -4,13 +4,16 @@
 //! `html.unescape` twice, strip, whitespace collapse, lowercase. Class names and prompts
 //! with entities, curly quotes, ligatures, fullwidth letters or mojibake only get CLIP's
 //! tokens if that cleaning is reproduced, so this module ports it (see [`clean_text`]).
-//! The BPE itself is `instant_clip_tokenizer`, which embeds OpenAI's vocabulary.
+//! The BPE itself is `instant_clip_tokenizer`, run on OpenAI's vocabulary file as the `clip`
+//! package ships it (`assets/bpe_simple_vocab_16e6.txt.gz`), from which the raw token
+//! strings of `SimpleTokenizer.decoder` are built too ([`ClipTokenizer::token_str`]).
 //!
 //! Rows follow `clip.tokenize`: `[SOT] + tokens + [EOT]`, zero padded to the context
 //! length; too-long texts are an error unless truncated with the last id forced to EOT.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io::{BufRead, BufReader, Read};
 use std::sync::OnceLock;
 
 use instant_clip_tokenizer::{Token, Tokenizer};
@@ -22,6 +25,11 @@ pub const SOT: i64 = 49406;
 pub const EOT: i64 = 49407;
 /// 256 byte symbols, the same with `</w>`, 48,894 merges and the two specials.
 pub const VOCAB_SIZE: usize = 49408;
+/// OpenAI's `clip/bpe_simple_vocab_16e6.txt.gz` (MIT licence), byte for byte.
+static VOCABULARY_GZ: &[u8] = include_bytes!("../../assets/bpe_simple_vocab_16e6.txt.gz");
+/// The merge rules `SimpleTokenizer` reads: lines 1..=48,894 after the header.
+const MERGES: usize = VOCAB_SIZE - 2 * 256 - 2;
+
 /// The context length of every OpenAI CLIP model.
 pub const DEFAULT_CONTEXT_LENGTH: usize = 77;
 
@@ -56,6 +64,8 @@ pub enum TokenizeError {
 #[derive(Clone, Copy)]
 pub struct ClipTokenizer {
     inner: &'static Tokenizer,
+    /// `SimpleTokenizer.decoder`: the vocabulary string of every id.
+    tokens: &'static [String],
 }
 
 impl fmt::Debug for ClipTokenizer {
@@ -75,10 +85,29 @@ impl Default for ClipTokenizer {
 impl ClipTokenizer {
     /// The tokenizer with OpenAI's `bpe_simple_vocab_16e6` vocabulary.
     pub fn new() -> Self {
-        static INNER: OnceLock<Tokenizer> = OnceLock::new();
-        Self {
-            inner: INNER.get_or_init(Tokenizer::new),
-        }
+        static VOCABULARY: OnceLock<(Tokenizer, Vec<String>)> = OnceLock::new();
+        let (inner, tokens) = VOCABULARY.get_or_init(|| {
+            let mut text = String::new();
+            flate2::read::GzDecoder::new(VOCABULARY_GZ)
+                .read_to_string(&mut text)
+                .expect("the bundled vocabulary is valid gzip and UTF-8");
+            let bpe =
+                Tokenizer::with_vocabulary(BufReader::new(text.as_bytes()), VOCAB_SIZE as u16)
+                    .expect("the bundled vocabulary is OpenAI's");
+            (bpe, vocabulary_strings(&text))
+        });
+        Self { inner, tokens }
+    }
+
+    /// `SimpleTokenizer.decoder[id]`: the id's vocabulary string as BPE stores it (bytes as
+    /// `bytes_to_unicode` characters, `</w>` ending a word), what CoOp's interpret_prompt.py
+    /// prints. `None` outside `0..49408`.
+    pub fn token_str(&self, id: i64) -> Option<&'static str> {
+        let tokens: &'static [String] = self.tokens;
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| tokens.get(i))
+            .map(String::as_str)
     }
 
     /// Id of `<|startoftext|>` (49406).
@@ -182,6 +211,44 @@ impl ClipTokenizer {
         out.push_str(&self.inner.decode(run));
         Ok(out)
     }
+}
+
+/// `bytes_to_unicode()`: the printable bytes stand for themselves, the other 68 take the
+/// characters from U+0100 on, in byte order; listed in the order `SimpleTokenizer` numbers
+/// them (the printable ranges first).
+fn byte_symbols() -> Vec<char> {
+    let printable = |b: u8| matches!(b, b'!'..=b'~' | 0xA1..=0xAC | 0xAE..=0xFF);
+    let mut out: Vec<char> = (0..=255u8)
+        .filter(|&b| printable(b))
+        .map(char::from)
+        .collect();
+    let others = (0..=255u8).filter(|&b| !printable(b));
+    out.extend(
+        others
+            .enumerate()
+            .map(|(n, _)| char::from_u32(256 + n as u32).expect("valid")),
+    );
+    out
+}
+
+/// `SimpleTokenizer`'s vocabulary list: the 256 byte symbols, the same with `</w>`, one
+/// string per merge rule (its two halves joined), then the two specials.
+fn vocabulary_strings(text: &str) -> Vec<String> {
+    let symbols = byte_symbols();
+    let mut out: Vec<String> = symbols.iter().map(|c| c.to_string()).collect();
+    out.extend(symbols.iter().map(|c| format!("{c}</w>")));
+    out.extend(
+        BufRead::lines(text.as_bytes())
+            .skip(1)
+            .take(MERGES)
+            .map(|line| {
+                line.expect("in memory")
+                    .split_whitespace()
+                    .collect::<String>()
+            }),
+    );
+    out.extend(["<|startoftext|>".to_string(), "<|endoftext|>".to_string()]);
+    out
 }
 
 /// OpenAI's pre-tokenizer pattern (`SimpleTokenizer.pat`, case-insensitive like the original).
@@ -3068,6 +3135,46 @@ mod tests {
                 other.map(|r| r.into_iter().take_while(|&t| t != 0).collect::<Vec<_>>())
             )),
         }
+    }
+
+    /// `SimpleTokenizer.decoder`, id by id: the strings CoOp's interpret_prompt.py prints.
+    #[test]
+    fn token_strings_are_simple_tokenizers_decoder() {
+        let tok = ClipTokenizer::new();
+        for (id, want) in [
+            (0, "!"),
+            (93, "~"),
+            (94, "¡"),
+            (187, "ÿ"),
+            (255, "Ń"),
+            (256, "!</w>"),
+            (511, "Ń</w>"),
+            (512, "in"),
+            (1125, "photo</w>"),
+            (49405, "jekyll</w>"),
+            (SOT, "<|startoftext|>"),
+            (EOT, "<|endoftext|>"),
+        ] {
+            assert_eq!(tok.token_str(id), Some(want), "id {id}");
+        }
+        assert_eq!(tok.token_str(VOCAB_SIZE as i64), None);
+        assert_eq!(tok.token_str(-1), None);
+        let script = "import json\nfrom clip.simple_tokenizer import SimpleTokenizer\n\
+                      d = SimpleTokenizer().decoder\n\
+                      print(json.dumps([d[i] for i in range(len(d))]))";
+        let Some(out) = crate::torchfile::tests::run_python(script, &[]) else {
+            return;
+        };
+        let theirs: Vec<String> = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(theirs.len(), VOCAB_SIZE);
+        let differ: Vec<String> = theirs
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| tok.token_str(*i as i64) != Some(t.as_str()))
+            .map(|(i, t)| format!("{i}: {t:?} vs {:?}", tok.token_str(i as i64)))
+            .take(10)
+            .collect();
+        assert!(differ.is_empty(), "{differ:?}");
     }
 
     #[test]
