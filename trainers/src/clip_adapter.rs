@@ -15,13 +15,12 @@ use std::path::Path;
 use dassl_rs::clip::model::{Clip, Precision};
 use dassl_rs::config::{Config, ConfigBuilder};
 use dassl_rs::engine::registered::NamedState;
-use dassl_rs::engine::trainer_x::Engine;
 use dassl_rs::engine::{SweepTraits, Trainer, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use tch::{Device, Kind, Tensor};
 
 use crate::clip_common::normalize_rows;
-use crate::prompt::{copy_checked, learner_with_data, CustomClip, PromptModel};
+use crate::prompt::{build_engine, copy_checked, CustomClip, PromptModel};
 
 inventory::submit! {
     TrainerEntry { name: "CLIP_Adapter", extend_cfg, check_cfg, build, sweep: SWEEP }
@@ -50,8 +49,7 @@ fn check_cfg(_: &Config) -> Result<(), ConfigError> {
 }
 
 fn build(cfg: &Config) -> Result<Box<dyn Trainer>, EngineError> {
-    let (dm, learner, device) = learner_with_data(cfg, new_learner)?;
-    Ok(Box::new(Engine::new(cfg, dm, learner, device)?))
+    build_engine(cfg, check_cfg, new_learner)
 }
 
 /// `build_model`: CLIP in fp32, the adapter, CLIP frozen, the optimizer over the adapter.

@@ -9,9 +9,7 @@ use std::path::Path;
 
 use dassl_rs::clip::model::{Clip, TextEncodeError};
 use dassl_rs::config::{Config, ConfigBuilder};
-use dassl_rs::data::manager::DataManager;
 use dassl_rs::engine::registered::NamedState;
-use dassl_rs::engine::trainer_x::Engine;
 use dassl_rs::engine::{SweepTraits, Trainer, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
@@ -19,8 +17,8 @@ use tch::{Device, Kind, Tensor};
 
 use crate::clip_common::normalize_rows;
 use crate::prompt::{
-    check_prompt_cfg, copy_checked, learner_with_data, ClassTokenPosition, CustomClip, PromptModel,
-    PromptTokens,
+    build_engine, check_prompt_cfg, copy_checked, log_parameters_to_update, ClassTokenPosition,
+    CustomClip, PromptModel, PromptTokens,
 };
 
 inventory::submit! {
@@ -43,17 +41,10 @@ fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
 }
 
 fn build(cfg: &Config) -> Result<Box<dyn Trainer>, EngineError> {
-    let (dm, learner, device) = build_learner(cfg)?;
-    Ok(Box::new(Engine::new(cfg, dm, learner, device)?))
+    build_engine(cfg, check_cfg, new_learner)
 }
 
 type CocoopLearner = CustomClip<PromptLearner>;
-
-/// CoCoOp's `build_model` (and the data it needs for the class names).
-fn build_learner(cfg: &Config) -> Result<(DataManager, CocoopLearner, Device), EngineError> {
-    check_cfg(cfg)?;
-    learner_with_data(cfg, new_learner)
-}
 
 /// The model part of `build_model`, given the class names (tests need no dataset).
 pub(crate) fn new_learner(
@@ -323,12 +314,7 @@ impl PromptModel for PromptLearner {
     }
 
     fn after_freeze(&self) {
-        let names: Vec<String> = self
-            .named_parameters()
-            .into_iter()
-            .map(|(n, _)| format!("prompt_learner.{n}"))
-            .collect();
-        log_println!("Parameters to be updated: {{{}}}", names.join(", "));
+        log_parameters_to_update(&self.named_parameters(), "prompt_learner.");
     }
 }
 

@@ -16,7 +16,6 @@ use std::path::Path;
 use dassl_rs::clip::model::{Clip, Precision};
 use dassl_rs::config::{Config, ConfigBuilder, Origin, Value};
 use dassl_rs::engine::registered::NamedState;
-use dassl_rs::engine::trainer_x::Engine;
 use dassl_rs::engine::{SweepTraits, Trainer, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
@@ -24,7 +23,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::clip_common::{load_clip, normalize_rows};
 use crate::coop::PromptLearner as CoopPromptLearner;
-use crate::prompt::{check_prompt_cfg, cross_entropy, learner_with_data, CustomClip, PromptModel};
+use crate::prompt::{build_engine, check_prompt_cfg, cross_entropy, CustomClip, PromptModel};
 
 inventory::submit! {
     TrainerEntry { name: "KgCoOp", extend_cfg, check_cfg, build, sweep: SWEEP }
@@ -108,9 +107,7 @@ fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
 }
 
 fn build(cfg: &Config) -> Result<Box<dyn Trainer>, EngineError> {
-    check_cfg(cfg)?;
-    let (dm, learner, device) = learner_with_data(cfg, new_learner)?;
-    Ok(Box::new(Engine::new(cfg, dm, learner, device)?))
+    build_engine(cfg, check_cfg, new_learner)
 }
 
 /// KgCoOp's `build_model`, given the class names.

@@ -21,7 +21,6 @@ use dassl_rs::clip::model::{Clip, ClipConfig, DeepPromptError, VisionConfig, Vis
 use dassl_rs::clip::tokenizer::ClipTokenizer;
 use dassl_rs::config::{Config, ConfigBuilder};
 use dassl_rs::engine::registered::NamedState;
-use dassl_rs::engine::trainer_x::Engine;
 use dassl_rs::engine::{SweepTraits, Trainer, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
@@ -29,8 +28,8 @@ use tch::{Device, Kind, Tensor};
 
 use crate::clip_common::normalize_rows;
 use crate::prompt::{
-    check_prompt_cfg, copy_checked, embed_rows, learner_with_data, ClassTokenPosition, CustomClip,
-    PromptModel, PromptTokens, CONTEXT_LENGTH,
+    build_engine, check_prompt_cfg, copy_checked, embed_rows, log_parameters_to_update,
+    ClassTokenPosition, CustomClip, PromptModel, PromptTokens, CONTEXT_LENGTH,
 };
 
 inventory::submit! {
@@ -106,9 +105,7 @@ fn not_vit(name: &str) -> ConfigError {
 }
 
 fn build(cfg: &Config) -> Result<Box<dyn Trainer>, EngineError> {
-    check_cfg(cfg)?;
-    let (dm, learner, device) = learner_with_data(cfg, new_learner)?;
-    Ok(Box::new(Engine::new(cfg, dm, learner, device)?))
+    build_engine(cfg, check_cfg, new_learner)
 }
 
 /// MaPLe's `build_model`, given the class names.
@@ -371,12 +368,7 @@ impl PromptModel for PromptLearner {
     }
 
     fn after_freeze(&self) {
-        let names: Vec<String> = self
-            .named_parameters()
-            .into_iter()
-            .map(|(k, _)| format!("'{PREFIX}{k}'"))
-            .collect();
-        log_println!("Parameters to be updated: {{{}}}", names.join(", "));
+        log_parameters_to_update(&self.named_parameters(), PREFIX);
     }
 }
 

@@ -15,7 +15,8 @@ use dassl_rs::data::manager::DataManager;
 use dassl_rs::engine::registered::{
     accuracy, backward_and_update, load_pretrained_weights, NamedState, Registered,
 };
-use dassl_rs::engine::trainer_x::{select_device, Learner, Step};
+use dassl_rs::engine::trainer_x::{select_device, Engine, Learner, Step};
+use dassl_rs::engine::Trainer;
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::features::{EncoderIdentity, FrozenEncoder};
 use dassl_rs::log_println;
@@ -91,6 +92,28 @@ pub fn learner_with_data<L>(
     let dm = DataManager::new(cfg)?;
     let learner = new_learner(cfg, dm.classnames(), device)?;
     Ok((dm, learner, device))
+}
+
+/// A CLIP learner's `build` (its registry entry's): `check` its config, then Dassl's
+/// engine over the data and `new_learner`'s model ([`learner_with_data`]).
+pub fn build_engine<L: Learner + 'static>(
+    cfg: &Config,
+    check: fn(&Config) -> Result<(), ConfigError>,
+    new_learner: impl FnOnce(&Config, &[String], Device) -> Result<L, EngineError>,
+) -> Result<Box<dyn Trainer>, EngineError> {
+    check(cfg)?;
+    let (dm, learner, device) = learner_with_data(cfg, new_learner)?;
+    Ok(Box::new(Engine::new(cfg, dm, learner, device)?))
+}
+
+/// What the authors' `build_model` prints once CLIP is frozen: the set of trainable
+/// parameter names (`prefix` + each name), as Python prints a set of strings.
+pub fn log_parameters_to_update(named: &[(String, Tensor)], prefix: &str) {
+    let names: Vec<String> = named
+        .iter()
+        .map(|(k, _)| format!("'{prefix}{k}'"))
+        .collect();
+    log_println!("Parameters to be updated: {{{}}}", names.join(", "));
 }
 
 /// Token embeddings of tokenized rows in CLIP's dtype, `[rows, 77, D]`, as
