@@ -7,10 +7,12 @@ mod clip_adapter;
 mod clip_common;
 mod cocoop;
 mod coop;
+mod deep_prompt;
 #[cfg(test)]
 mod family_parity;
 #[cfg(test)]
 mod fp16_parity;
+mod ivlp;
 mod kgcoop;
 mod lpclip;
 mod maple;

@@ -345,6 +345,9 @@ pub trait PromptModel: NamedState {
     const NAME: &'static str = MODEL_NAME;
     /// The checkpoint keys its `load_model` ignores (they come from the class names).
     const DROPPED_ON_LOAD: &'static [&'static str] = TOKEN_BUFFERS;
+    /// Whether its parameters are drawn while CLIP is built (IVLP's and VPT's CLIP holds
+    /// its prompts): `make` then replays CLIP's construction draws itself, with its own.
+    const DRAWS_IN_CONSTRUCTION: bool = false;
     /// The tensors the optimizer updates, in PyTorch's `parameters()` order.
     fn parameters(&self) -> Vec<Tensor>;
     /// `CustomCLIP.forward`: logits `[B, n_cls]` for images on the device.
@@ -438,7 +441,9 @@ impl<M: PromptModel> CustomClip<M> {
         // `clip.build_model` constructs every module before loading the weights; what is
         // drawn next (a random context, CoCoOp's meta-net, CLIP-Adapter's adapter) comes
         // after those draws in Python.
-        replay_construction(clip.config());
+        if !M::DRAWS_IN_CONSTRUCTION {
+            replay_construction(clip.config());
+        }
         log_println!("Building custom CLIP");
         let mut pl = make(&clip)?;
         let init_weights = cfg.str("MODEL.INIT_WEIGHTS")?;
