@@ -20,6 +20,7 @@ mod prompt;
 #[cfg(test)]
 mod test_support;
 mod tip_adapter;
+mod vpt;
 mod zsclip;
 
 /// Called by the binary so the linker keeps this crate and its registrations.
