@@ -123,10 +123,10 @@ impl Adapter {
 impl NamedState for Adapter {
     /// `Adapter.state_dict()`: the two weights under their `nn.Sequential` names.
     fn state_dict(&self) -> Vec<(String, Tensor)> {
-        vec![
-            ("fc.0.weight".into(), self.down.detach()),
-            ("fc.2.weight".into(), self.up.detach()),
-        ]
+        self.named_parameters()
+            .into_iter()
+            .map(|(k, t)| (k, t.detach()))
+            .collect()
     }
 
     fn load_state_dict(
@@ -157,8 +157,11 @@ impl PromptModel for Adapter {
     const REPORTS_ACC: bool = true;
     const NAME: &'static str = "clip_adapter";
 
-    fn parameters(&self) -> Vec<Tensor> {
-        vec![self.down.shallow_clone(), self.up.shallow_clone()]
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        vec![
+            ("fc.0.weight".into(), self.down.shallow_clone()),
+            ("fc.2.weight".into(), self.up.shallow_clone()),
+        ]
     }
 
     /// The adapter acts on the frozen encoder's output: evaluations may use cached features.

@@ -17,8 +17,8 @@ use tch::{Device, Kind, Tensor};
 
 use crate::clip_common::normalize_rows;
 use crate::prompt::{
-    build_engine, check_prompt_cfg, copy_checked, log_parameters_to_update, ClassTokenPosition,
-    CustomClip, PromptModel, PromptTokens,
+    build_engine, check_prompt_cfg, copy_checked, ClassTokenPosition, CustomClip, PromptModel,
+    PromptTokens,
 };
 
 inventory::submit! {
@@ -155,30 +155,6 @@ impl PromptLearner {
         })
     }
 
-    /// The trainable tensors with their `state_dict` names, in `parameters()` order.
-    pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let m = &self.meta_net;
-        vec![
-            ("ctx".into(), self.ctx.shallow_clone()),
-            (
-                "meta_net.linear1.weight".into(),
-                m.linear1_weight.shallow_clone(),
-            ),
-            (
-                "meta_net.linear1.bias".into(),
-                m.linear1_bias.shallow_clone(),
-            ),
-            (
-                "meta_net.linear2.weight".into(),
-                m.linear2_weight.shallow_clone(),
-            ),
-            (
-                "meta_net.linear2.bias".into(),
-                m.linear2_bias.shallow_clone(),
-            ),
-        ]
-    }
-
     /// The context shifted by each image's meta-net bias, `[B, n_ctx, D]`, from normalised
     /// image features `[B, vis_dim]`.
     pub fn ctx_shifted(&self, im_features: &Tensor) -> Tensor {
@@ -273,13 +249,31 @@ impl PromptModel for PromptLearner {
     /// CoCoOp's loss_summary holds the loss only.
     const REPORTS_ACC: bool = false;
 
-    /// Only the prompt learner goes to the optimizer, in PyTorch's parameters() order.
-    fn parameters(&self) -> Vec<Tensor> {
-        self.named_parameters()
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect()
+    /// The trainable tensors with their `state_dict` names, in `parameters()` order.
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let m = &self.meta_net;
+        vec![
+            ("ctx".into(), self.ctx.shallow_clone()),
+            (
+                "meta_net.linear1.weight".into(),
+                m.linear1_weight.shallow_clone(),
+            ),
+            (
+                "meta_net.linear1.bias".into(),
+                m.linear1_bias.shallow_clone(),
+            ),
+            (
+                "meta_net.linear2.weight".into(),
+                m.linear2_weight.shallow_clone(),
+            ),
+            (
+                "meta_net.linear2.bias".into(),
+                m.linear2_bias.shallow_clone(),
+            ),
+        ]
     }
+
+    const LOGGED_PREFIX: Option<&'static str> = Some("prompt_learner.");
 
     /// `CustomCLIP.forward`: the image encoder, then [`PromptModel::logits_from_features`].
     fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor {
@@ -311,10 +305,6 @@ impl PromptModel for PromptLearner {
             })
             .collect();
         Ok(Tensor::stack(&rows, 0))
-    }
-
-    fn after_freeze(&self) {
-        log_parameters_to_update(&self.named_parameters(), "prompt_learner.");
     }
 }
 

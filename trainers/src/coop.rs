@@ -202,8 +202,8 @@ impl PromptModel for PromptLearner {
     const SPLITS_AT_IMAGE_FEATURES: bool = true;
     const REPORTS_ACC: bool = true;
 
-    fn parameters(&self) -> Vec<Tensor> {
-        vec![self.ctx.shallow_clone()]
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        vec![("ctx".into(), self.ctx.shallow_clone())]
     }
 
     /// `CustomCLIP.forward`: the image encoder, then [`PromptModel::logits_from_features`].

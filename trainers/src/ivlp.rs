@@ -26,10 +26,7 @@ use crate::deep_prompt::{
     check_text_context, check_vit, cosine_logits, int_in, load_named, not_vit, prefixed_state,
     text_context, Depth, IndependentPrompts, BACKBONE, TOKEN_BUFFERS,
 };
-use crate::prompt::{
-    build_engine, log_parameters_to_update, ClassTokenPosition, CustomClip, PromptModel,
-    PromptTokens,
-};
+use crate::prompt::{build_engine, ClassTokenPosition, CustomClip, PromptModel, PromptTokens};
 
 inventory::submit! {
     TrainerEntry { name: "IVLP", extend_cfg, check_cfg, build, sweep: SWEEP }
@@ -175,13 +172,6 @@ impl PromptLearner {
         let image_features = clip.encode_image_prompted(images, &self.prompts.vision_prompts())?;
         Ok(cosine_logits(clip, &image_features, &text_features))
     }
-
-    /// Every trainable tensor under its `CustomCLIP.named_parameters()` name, in that order.
-    pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut out = vec![("prompt_learner.ctx".to_string(), self.ctx.shallow_clone())];
-        out.extend(self.prompts.named());
-        out
-    }
 }
 
 impl NamedState for PromptLearner {
@@ -210,20 +200,18 @@ impl PromptModel for PromptLearner {
     const DROPPED_ON_LOAD: &'static [&'static str] = TOKEN_BUFFERS;
     const DRAWS_IN_CONSTRUCTION: bool = true;
 
-    fn parameters(&self) -> Vec<Tensor> {
-        self.named_parameters()
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect()
+    /// Every trainable tensor under its `CustomCLIP.named_parameters()` name, in that order.
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let mut out = vec![("prompt_learner.ctx".to_string(), self.ctx.shallow_clone())];
+        out.extend(self.prompts.named());
+        out
     }
+
+    const LOGGED_PREFIX: Option<&'static str> = Some("");
 
     fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor {
         self.forward(clip, images)
             .expect("the prompts are built for this CLIP's transformers")
-    }
-
-    fn after_freeze(&self) {
-        log_parameters_to_update(&self.named_parameters(), "");
     }
 }
 

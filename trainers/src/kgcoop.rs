@@ -90,15 +90,12 @@ fn prompt_cfg(cfg: &Config) -> Result<Config, ConfigError> {
 fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
     let pcfg = prompt_cfg(cfg)?;
     check_prompt_cfg(&pcfg, SECTION)?;
-    crate::check_choice(cfg, "TRAINER.COOP.PREC", &["fp16", "fp32"])
-        .map_err(|e| match e {
-            ConfigError::InvalidChoice { key, value, .. } => ConfigError::InvalidChoice {
-                key,
-                value,
-                expected: "fp16 or fp32 (KgCoOp's amp branch passes its (logits, score) pair to cross_entropy and fails)".into(),
-            },
-            e => e,
-        })?;
+    crate::check_choice_as(
+        cfg,
+        "TRAINER.COOP.PREC",
+        &["fp16", "fp32"],
+        "fp16 or fp32 (KgCoOp's amp branch passes its (logits, score) pair to cross_entropy and fails)",
+    )?;
     crate::check_choice(
         cfg,
         "TRAINER.COOP.CLASS_TOKEN_POSITION",
@@ -211,8 +208,8 @@ impl PromptModel for PromptLearner {
     const REPORTS_ACC: bool = true;
     const SPLITS_AT_IMAGE_FEATURES: bool = true;
 
-    fn parameters(&self) -> Vec<Tensor> {
-        self.coop.parameters()
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        self.coop.named_parameters()
     }
 
     fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor {

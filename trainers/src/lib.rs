@@ -32,6 +32,16 @@ fn check_choice(
     key: &str,
     allowed: &[&str],
 ) -> Result<(), dassl_rs::errors::ConfigError> {
+    check_choice_as(cfg, key, allowed, &format!("one of {}", allowed.join(", ")))
+}
+
+/// [`check_choice`] with the reason for the allowed values (`expected` in the error).
+fn check_choice_as(
+    cfg: &dassl_rs::config::Config,
+    key: &str,
+    allowed: &[&str],
+    expected: &str,
+) -> Result<(), dassl_rs::errors::ConfigError> {
     let v = cfg.str(key)?;
     if allowed.contains(&v) {
         Ok(())
@@ -39,7 +49,7 @@ fn check_choice(
         Err(dassl_rs::errors::ConfigError::InvalidChoice {
             key: key.to_string(),
             value: v.to_string(),
-            expected: format!("one of {}", allowed.join(", ")),
+            expected: expected.to_string(),
         })
     }
 }

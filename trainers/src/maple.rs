@@ -29,10 +29,7 @@ use crate::deep_prompt::{
     check_text_context, check_vit, cosine_logits, deeper, int_in, load_named, not_vit,
     prefixed_state, text_context, BACKBONE, TOKEN_BUFFERS,
 };
-use crate::prompt::{
-    build_engine, log_parameters_to_update, ClassTokenPosition, CustomClip, PromptModel,
-    PromptTokens,
-};
+use crate::prompt::{build_engine, ClassTokenPosition, CustomClip, PromptModel, PromptTokens};
 
 inventory::submit! {
     TrainerEntry { name: "MaPLe", extend_cfg, check_cfg, build, sweep: SWEEP }
@@ -64,14 +61,12 @@ fn extend_cfg(b: &mut ConfigBuilder) -> Result<(), ConfigError> {
 /// `check_cfg` (PREC) and the asserts of `MultiModalPromptLearner.__init__`, plus what
 /// cannot run: PREC fp32 (see the module doc) and a released ResNet backbone.
 fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
-    crate::check_choice(cfg, "TRAINER.MAPLE.PREC", &["fp16", "amp"]).map_err(|e| match e {
-        ConfigError::InvalidChoice { key, value, .. } => ConfigError::InvalidChoice {
-            key,
-            value,
-            expected: "fp16 or amp (MaPLe's fp16 proj fails on an fp32 context)".into(),
-        },
-        e => e,
-    })?;
+    crate::check_choice_as(
+        cfg,
+        "TRAINER.MAPLE.PREC",
+        &["fp16", "amp"],
+        "fp16 or amp (MaPLe's fp16 proj fails on an fp32 context)",
+    )?;
     // With CTX_INIT the context is still N_CTX vectors (unlike CoOp's word count).
     check_text_context(cfg, "TRAINER.MAPLE.N_CTX", "TRAINER.MAPLE.CTX_INIT")?;
     int_in(
@@ -242,24 +237,6 @@ impl PromptLearner {
         let image_features = clip.encode_image_prompted(images, &vision)?;
         Ok(cosine_logits(clip, &image_features, &text_features))
     }
-
-    /// `(name, tensor)` of every parameter, in `named_parameters()` order, unprefixed.
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut out = vec![
-            ("proj.weight".to_string(), self.proj.weight.shallow_clone()),
-            ("proj.bias".to_string(), self.proj.bias.shallow_clone()),
-            ("ctx".to_string(), self.ctx.shallow_clone()),
-        ];
-        for (i, t) in self.compound_prompts_text.iter().enumerate() {
-            out.push((format!("compound_prompts_text.{i}"), t.shallow_clone()));
-        }
-        for (i, l) in self.compound_prompt_projections.iter().enumerate() {
-            let name = format!("compound_prompt_projections.{i}");
-            out.push((format!("{name}.weight"), l.weight.shallow_clone()));
-            out.push((format!("{name}.bias"), l.bias.shallow_clone()));
-        }
-        out
-    }
 }
 
 impl NamedState for PromptLearner {
@@ -286,20 +263,29 @@ impl PromptModel for PromptLearner {
     const NAME: &'static str = "MultiModalPromptLearner";
     const DROPPED_ON_LOAD: &'static [&'static str] = TOKEN_BUFFERS;
 
-    fn parameters(&self) -> Vec<Tensor> {
-        self.named_parameters()
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect()
+    /// `(name, tensor)` of every parameter, in `named_parameters()` order, unprefixed.
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let mut out = vec![
+            ("proj.weight".to_string(), self.proj.weight.shallow_clone()),
+            ("proj.bias".to_string(), self.proj.bias.shallow_clone()),
+            ("ctx".to_string(), self.ctx.shallow_clone()),
+        ];
+        for (i, t) in self.compound_prompts_text.iter().enumerate() {
+            out.push((format!("compound_prompts_text.{i}"), t.shallow_clone()));
+        }
+        for (i, l) in self.compound_prompt_projections.iter().enumerate() {
+            let name = format!("compound_prompt_projections.{i}");
+            out.push((format!("{name}.weight"), l.weight.shallow_clone()));
+            out.push((format!("{name}.bias"), l.bias.shallow_clone()));
+        }
+        out
     }
+
+    const LOGGED_PREFIX: Option<&'static str> = Some(PREFIX);
 
     fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor {
         self.forward(clip, images)
             .expect("the prompts are built for this CLIP's transformers")
-    }
-
-    fn after_freeze(&self) {
-        log_parameters_to_update(&self.named_parameters(), PREFIX);
     }
 }
 

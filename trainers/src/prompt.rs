@@ -348,8 +348,19 @@ pub trait PromptModel: NamedState {
     /// Whether its parameters are drawn while CLIP is built (IVLP's and VPT's CLIP holds
     /// its prompts): `make` then replays CLIP's construction draws itself, with its own.
     const DRAWS_IN_CONSTRUCTION: bool = false;
+    /// The tensors the optimizer updates with their names, in PyTorch's
+    /// `named_parameters()` order.
+    fn named_parameters(&self) -> Vec<(String, Tensor)>;
     /// The tensors the optimizer updates, in PyTorch's `parameters()` order.
-    fn parameters(&self) -> Vec<Tensor>;
+    fn parameters(&self) -> Vec<Tensor> {
+        self.named_parameters()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect()
+    }
+    /// Where the authors' `build_model` prints the trainable names ("Parameters to be
+    /// updated"), the prefix their model gives them; `None` (CoOp) prints nothing.
+    const LOGGED_PREFIX: Option<&'static str> = None;
     /// `CustomCLIP.forward`: logits `[B, n_cls]` for images on the device.
     fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor;
     /// The logits and the training loss: `F.cross_entropy` on the logits (CoOp); a method
@@ -379,8 +390,12 @@ pub trait PromptModel: NamedState {
     ) -> Result<Tensor, EngineError> {
         unreachable!("called only when SPLITS_AT_IMAGE_FEATURES")
     }
-    /// Logged once CLIP is frozen (CoCoOp names the parameters to be updated).
-    fn after_freeze(&self) {}
+    /// Logged once CLIP is frozen: the names under [`PromptModel::LOGGED_PREFIX`].
+    fn after_freeze(&self) {
+        if let Some(prefix) = Self::LOGGED_PREFIX {
+            log_parameters_to_update(&self.named_parameters(), prefix);
+        }
+    }
 }
 
 /// CoOp's `CustomCLIP` with its trainer state: a frozen CLIP, the prompt learner, and the

@@ -28,9 +28,7 @@ use crate::deep_prompt::{
     check_vit, cosine_logits, int_in, load_named, not_vit, prefixed_state, Depth,
     IndependentPrompts, BACKBONE, TOKEN_BUFFERS,
 };
-use crate::prompt::{
-    build_engine, log_parameters_to_update, CustomClip, PromptModel, CONTEXT_LENGTH, MODEL_NAME,
-};
+use crate::prompt::{build_engine, CustomClip, PromptModel, CONTEXT_LENGTH};
 
 inventory::submit! {
     TrainerEntry { name: "VPT", extend_cfg, check_cfg, build, sweep: SWEEP }
@@ -58,14 +56,12 @@ fn extend_cfg(b: &mut ConfigBuilder) -> Result<(), ConfigError> {
 
 /// `check_cfg` (PREC) and `load_clip_to_cpu`'s assert, and what cannot run (module doc).
 fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
-    crate::check_choice(cfg, "TRAINER.VPT.PREC", &["fp16", "fp32"]).map_err(|e| match e {
-        ConfigError::InvalidChoice { key, value, .. } => ConfigError::InvalidChoice {
-            key,
-            value,
-            expected: "fp16 or fp32 (VPT's amp branch backpropagates logits and fails)".into(),
-        },
-        e => e,
-    })?;
+    crate::check_choice_as(
+        cfg,
+        "TRAINER.VPT.PREC",
+        &["fp16", "fp32"],
+        "fp16 or fp32 (VPT's amp branch backpropagates logits and fails)",
+    )?;
     let init = cfg.str("TRAINER.VPT.CTX_INIT")?;
     if init != PROMPT_PREFIX {
         return Err(ConfigError::InvalidChoice {
@@ -164,10 +160,6 @@ impl VisionPrompts {
         let image_features = clip.encode_image_prompted(images, &self.prompts.vision_prompts())?;
         Ok(cosine_logits(clip, &image_features, &self.text_features))
     }
-
-    pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        self.prompts.named()
-    }
 }
 
 impl NamedState for VisionPrompts {
@@ -187,24 +179,18 @@ impl NamedState for VisionPrompts {
 
 impl PromptModel for VisionPrompts {
     const REPORTS_ACC: bool = false;
-    const NAME: &'static str = MODEL_NAME;
     const DROPPED_ON_LOAD: &'static [&'static str] = TOKEN_BUFFERS;
     const DRAWS_IN_CONSTRUCTION: bool = true;
 
-    fn parameters(&self) -> Vec<Tensor> {
-        self.named_parameters()
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect()
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        self.prompts.named()
     }
+
+    const LOGGED_PREFIX: Option<&'static str> = Some("");
 
     fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor {
         self.forward(clip, images)
             .expect("the prompts are built for this CLIP's vision transformer")
-    }
-
-    fn after_freeze(&self) {
-        log_parameters_to_update(&self.named_parameters(), "");
     }
 }
 
