@@ -56,25 +56,25 @@ fn extend_cfg(b: &mut ConfigBuilder) -> Result<(), ConfigError> {
 /// `check_cfg` (PREC), the asserts of `VLPromptLearner` and what cannot run (module doc).
 fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
     crate::check_choice(cfg, "TRAINER.IVLP.PREC", &["fp16", "fp32", "amp"])?;
-    check_text_context(cfg, "TRAINER.IVLP.N_CTX_TEXT", "TRAINER.IVLP.CTX_INIT")?;
-    let at_least = |key: &str, min: i64, why: &str| int_in(cfg, key, min, i64::MAX, why);
+    check_ivlp_keys(cfg, SECTION)
+}
+
+/// The checks of IVLP's keys under `section` (PromptSRC's learner is IVLP's): the text
+/// context fits, PROMPT_DEPTH_TEXT >= 1 as `VLPromptLearner` asserts, non-negative vision
+/// depth and tokens, and a ViT when the vision tower is prompted.
+pub fn check_ivlp_keys(cfg: &Config, section: &str) -> Result<(), ConfigError> {
+    let key = |k: &str| format!("{section}.{k}");
+    check_text_context(cfg, &key("N_CTX_TEXT"), &key("CTX_INIT"))?;
+    let at_least = |k: &str, min: i64, why: &str| int_in(cfg, &key(k), min, i64::MAX, why);
     at_least(
-        "TRAINER.IVLP.PROMPT_DEPTH_TEXT",
+        "PROMPT_DEPTH_TEXT",
         1,
-        "at least 1 (IVLP asserts it; use VPT to prompt the vision branch only)",
+        "at least 1 (VLPromptLearner asserts it; use VPT to prompt the vision branch only)",
     )?;
-    let vision = at_least(
-        "TRAINER.IVLP.PROMPT_DEPTH_VISION",
-        0,
-        "0 (no vision prompts) or more",
-    )?;
-    at_least(
-        "TRAINER.IVLP.N_CTX_VISION",
-        0,
-        "0 or more vision prompt tokens",
-    )?;
+    let vision = at_least("PROMPT_DEPTH_VISION", 0, "0 (no vision prompts) or more")?;
+    at_least("N_CTX_VISION", 0, "0 or more vision prompt tokens")?;
     if vision > 0 {
-        check_vit(cfg, "IVLP with PROMPT_DEPTH_VISION > 0")?;
+        check_vit(cfg, &prompted_vision(section))?;
     }
     Ok(())
 }
@@ -90,8 +90,14 @@ fn new_learner(
     device: Device,
 ) -> Result<CustomClip<PromptLearner>, EngineError> {
     CustomClip::build(cfg, SECTION, device, |clip| {
-        PromptLearner::new(cfg, classnames, clip, device)
+        PromptLearner::new(cfg, SECTION, classnames, clip, device)
     })
+}
+
+/// Who prompts the vision transformer, for the error on a ResNet: "IVLP with ...".
+fn prompted_vision(section: &str) -> String {
+    let method = section.trim_start_matches("TRAINER.");
+    format!("{method} with PROMPT_DEPTH_VISION > 0")
 }
 
 /// The tower depths of `design_details`.
@@ -126,22 +132,27 @@ impl PromptLearner {
     /// `load_clip_to_cpu`'s prompts (drawn as CLIP is built) and `VLPromptLearner.__init__`.
     pub fn new(
         cfg: &Config,
+        section: &str,
         classnames: &[String],
         clip: &Clip,
         device: Device,
     ) -> Result<Self, EngineError> {
-        let (vision, text) = depths(cfg, SECTION)?;
+        let (vision, text) = depths(cfg, section)?;
         if vision.depth > 0 && !matches!(clip.config().vision, VisionConfig::Vit { .. }) {
             let name = cfg.str(BACKBONE)?;
             return Err(EngineError::Config(not_vit(
                 name,
-                "IVLP with PROMPT_DEPTH_VISION > 0",
+                &prompted_vision(section),
             )));
         }
         let prompts =
             IndependentPrompts::drawn_with_clip(clip.config(), vision, text).into_trainable(device);
-        let (ctx, prompt_prefix) =
-            text_context(clip, text.n_ctx, cfg.str("TRAINER.IVLP.CTX_INIT")?, device)?;
+        let (ctx, prompt_prefix) = text_context(
+            clip,
+            text.n_ctx,
+            cfg.str(&format!("{section}.CTX_INIT"))?,
+            device,
+        )?;
         log_println!("Independent V-L design");
         log_println!("Initial text context: \"{prompt_prefix}\"");
         log_println!(
@@ -189,7 +200,7 @@ impl NamedState for PromptLearner {
         tensors: &[(String, Tensor)],
         from: &Path,
     ) -> Result<(), EngineError> {
-        let hint = "check TRAINER.IVLP's N_CTX_* and PROMPT_DEPTH_* and the backbone";
+        let hint = "check N_CTX_* and PROMPT_DEPTH_* and the backbone";
         load_named(self.named_parameters(), tensors, from, "", hint)
     }
 }
@@ -282,7 +293,7 @@ pub(crate) mod tests {
         let (mut vs, clip) = Clip::load(path, Device::Cpu, precision).unwrap();
         vs.freeze();
         tch::manual_seed(1);
-        let pl = PromptLearner::new(&cfg, &classnames(), &clip, Device::Cpu).unwrap();
+        let pl = PromptLearner::new(&cfg, SECTION, &classnames(), &clip, Device::Cpu).unwrap();
         (clip, pl)
     }
 
@@ -355,7 +366,7 @@ pub(crate) mod tests {
         tch::manual_seed(2);
         let (_, keys) = case("a.");
         let cfg = cfg_from(&deep_opts("IVLP", SECTION, &path, dir.path(), &keys));
-        let mut b = PromptLearner::new(&cfg, &classnames(), &clip, Device::Cpu).unwrap();
+        let mut b = PromptLearner::new(&cfg, SECTION, &classnames(), &clip, Device::Cpu).unwrap();
         let keys = [
             "image_encoder.VPT",
             "text_encoder.transformer.resblocks.2.VPT_shallow",

@@ -17,6 +17,7 @@ mod kgcoop;
 mod lpclip;
 mod maple;
 mod prompt;
+mod promptsrc;
 #[cfg(test)]
 mod test_support;
 mod tip_adapter;

@@ -390,6 +390,10 @@ pub trait PromptModel: NamedState {
     ) -> Result<Tensor, EngineError> {
         unreachable!("called only when SPLITS_AT_IMAGE_FEATURES")
     }
+    /// After each training step's update (Dassl's `forward_backward` ends there): a method
+    /// that changes its model between epochs (PromptSRC's prompt aggregation) does it here,
+    /// with CLIP's frozen variables at hand as its `state_dict` holds them.
+    fn after_update(&mut self, _clip_vars: &VarStore, _step: Step) {}
     /// Logged once CLIP is frozen: the names under [`PromptModel::LOGGED_PREFIX`].
     fn after_freeze(&self) {
         if let Some(prefix) = Self::LOGGED_PREFIX {
@@ -406,8 +410,7 @@ pub struct CustomClip<M> {
     pub weights: PathBuf,
     /// The text features of the evaluation under way ([`Learner::begin_eval`]).
     eval_text: Option<Tensor>,
-    /// CLIP's variables, frozen (kept for inspection; the model holds its own handles).
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// CLIP's variables, frozen (the model holds its own handles to the same tensors).
     pub vs: VarStore,
     pub pl: M,
     pub optim: Optimizer,
@@ -540,6 +543,7 @@ impl<M: PromptModel> Learner for CustomClip<M> {
             &mut self.scaler,
             &self.nan_hint,
         )?;
+        self.pl.after_update(&self.vs, step);
         let mut summary = vec![("loss", loss_value)];
         if M::REPORTS_ACC {
             summary.push(("acc", accuracy(&output, &labels)));
