@@ -1,5 +1,5 @@
-//! The newer baselines (issue 12): KgCoOp, MaPLe, IVLP, VPT, CLIP_Adapter, Tip-Adapter and
-//! Tip-Adapter-F train and test through the real binary on toy data, with their shipped
+//! The newer baselines (issue 12): KgCoOp, MaPLe, IVLP, VPT, PromptSRC, CLIP_Adapter,
+//! Tip-Adapter and Tip-Adapter-F train and test through the real binary on toy data, with their shipped
 //! configs, and expand in sweeps.
 
 use std::path::Path;
@@ -135,11 +135,12 @@ fn maple_trains_with_the_authors_config_and_refuses_what_cannot_run() {
     }
 }
 
-/// IVLP and VPT (MaPLe's repository) with the authors' config files as shipped (PREC
-/// fp16, depths 12 on the tiny CLIP's one layer, as their CLIP takes them); what their code
-/// cannot run is a config error before anything runs.
+/// IVLP and VPT (MaPLe's repository) and PromptSRC with the authors' config files as
+/// shipped (PREC fp16, depths beyond the tiny CLIP's one layer, as their CLIP takes them;
+/// PromptSRC's aggregate loaded after the last epoch); what their code cannot run is a
+/// config error before anything runs.
 #[test]
-fn ivlp_and_vpt_train_with_the_authors_configs_and_refuse_what_cannot_run() {
+fn ivlp_vpt_and_promptsrc_train_with_the_authors_configs_and_refuse_what_cannot_run() {
     for (trainer, file, registered, says) in [
         (
             "IVLP",
@@ -152,6 +153,12 @@ fn ivlp_and_vpt_train_with_the_authors_configs_and_refuse_what_cannot_run() {
             "VPT/vit_b16_c2_ep5_batch4_4.yaml",
             "prompt_learner",
             "Vision Prompting Design",
+        ),
+        (
+            "PromptSRC",
+            "PromptSRC/vit_b16_c2_ep20_batch4_4+4ctx.yaml",
+            "VLPromptLearner",
+            "Using GPA model for final inference...",
         ),
     ] {
         let cfg = repo().join("configs/trainers").join(file);
@@ -176,6 +183,11 @@ fn ivlp_and_vpt_train_with_the_authors_configs_and_refuse_what_cannot_run() {
             "VPT",
             ["TRAINER.VPT.CTX_INIT", "a_picture"],
             "TRAINER.VPT.CTX_INIT",
+        ),
+        (
+            "PromptSRC",
+            ["TRAINER.PROMPTSRC.PREC", "fp32"],
+            "zero-shot image encoder",
         ),
     ] {
         let dir = tempfile::tempdir().unwrap();
@@ -280,10 +292,14 @@ fn the_new_trainers_expand_in_sweeps() {
         text.contains("dtd/shots_16/MaPLe/vit_b16_c2_ep5_batch4_2ctx/seed1"),
         "{text}"
     );
-    let text = run(&spec("base2new", "{IVLP: , VPT: }"), "ViT-B/16");
+    let text = run(
+        &spec("base2new", "{IVLP: , VPT: , PromptSRC: }"),
+        "ViT-B/16",
+    );
     for path in [
         "dtd/shots_16/IVLP/vit_b16_c2_ep5_batch4_2+2ctx/seed1",
         "dtd/shots_16/VPT/vit_b16_c2_ep5_batch4_4/seed1",
+        "dtd/shots_16/PromptSRC/vit_b16_c2_ep20_batch4_4+4ctx/seed1",
     ] {
         assert!(text.contains(path), "{path}:\n{text}");
     }
