@@ -9,7 +9,7 @@ use std::path::Path;
 use dassl_rs::clip::init_replay::{construction_draws, Draw};
 use dassl_rs::clip::model::{Clip, ClipConfig, VisionConfig, VisionPrompts};
 use dassl_rs::clip::tokenizer::ClipTokenizer;
-use dassl_rs::config::Config;
+use dassl_rs::config::{Config, ConfigBuilder};
 use dassl_rs::errors::{ConfigError, EngineError};
 use tch::{Device, Kind, Tensor};
 
@@ -20,6 +20,20 @@ pub const BACKBONE: &str = "MODEL.BACKBONE.NAME";
 
 /// The token buffers the authors' `load_model` deletes from a `CustomCLIP` checkpoint.
 pub const TOKEN_BUFFERS: &[&str] = &["prompt_learner.token_prefix", "prompt_learner.token_suffix"];
+
+/// A train.py `extend_cfg` section of muzairkhattak's repositories: `keys` (name, default)
+/// under `section`, and DATASET.SUBSAMPLE_CLASSES, declared for `trainer`.
+pub fn declare_section(
+    b: &mut ConfigBuilder,
+    section: &str,
+    trainer: &str,
+    keys: &[(&str, &str)],
+) -> Result<(), ConfigError> {
+    for (key, default) in keys {
+        b.declare(&format!("{section}.{key}"), default, trainer)?;
+    }
+    b.declare("DATASET.SUBSAMPLE_CLASSES", "'all'", trainer)
+}
 
 /// The configured backbone is refused when it is a released ResNet (`method` prompts the
 /// vision transformer); unknown names are left to the CLIP loader.

@@ -23,8 +23,8 @@ use dassl_rs::log_println;
 use tch::{Device, Tensor};
 
 use crate::deep_prompt::{
-    check_text_context, check_vit, cosine_logits, int_in, load_named, not_vit, prefixed_state,
-    text_context, Depth, IndependentPrompts, BACKBONE, TOKEN_BUFFERS,
+    check_text_context, check_vit, cosine_logits, declare_section, int_in, load_named, not_vit,
+    prefixed_state, text_context, Depth, IndependentPrompts, BACKBONE, TOKEN_BUFFERS,
 };
 use crate::prompt::{build_engine, ClassTokenPosition, CustomClip, PromptModel, PromptTokens};
 
@@ -44,13 +44,19 @@ const SWEEP: SweepTraits = SweepTraits {
 
 /// train.py's `extend_cfg`, IVLP part (lines 113-121).
 fn extend_cfg(b: &mut ConfigBuilder) -> Result<(), ConfigError> {
-    b.declare("TRAINER.IVLP.N_CTX_VISION", "2", "IVLP")?;
-    b.declare("TRAINER.IVLP.N_CTX_TEXT", "2", "IVLP")?;
-    b.declare("TRAINER.IVLP.CTX_INIT", "'a photo of a'", "IVLP")?;
-    b.declare("TRAINER.IVLP.PREC", "'fp16'", "IVLP")?;
-    b.declare("TRAINER.IVLP.PROMPT_DEPTH_VISION", "9", "IVLP")?;
-    b.declare("TRAINER.IVLP.PROMPT_DEPTH_TEXT", "9", "IVLP")?;
-    b.declare("DATASET.SUBSAMPLE_CLASSES", "'all'", "IVLP")
+    declare_section(
+        b,
+        SECTION,
+        "IVLP",
+        &[
+            ("N_CTX_VISION", "2"),
+            ("N_CTX_TEXT", "2"),
+            ("CTX_INIT", "'a photo of a'"),
+            ("PREC", "'fp16'"),
+            ("PROMPT_DEPTH_VISION", "9"),
+            ("PROMPT_DEPTH_TEXT", "9"),
+        ],
+    )
 }
 
 /// `check_cfg` (PREC), the asserts of `VLPromptLearner` and what cannot run (module doc).

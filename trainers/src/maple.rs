@@ -26,8 +26,8 @@ use dassl_rs::log_println;
 use tch::{Device, Kind, Tensor};
 
 use crate::deep_prompt::{
-    check_text_context, check_vit, cosine_logits, deeper, int_in, load_named, not_vit,
-    prefixed_state, text_context, BACKBONE, TOKEN_BUFFERS,
+    check_text_context, check_vit, cosine_logits, declare_section, deeper, int_in, load_named,
+    not_vit, prefixed_state, text_context, BACKBONE, TOKEN_BUFFERS,
 };
 use crate::prompt::{build_engine, ClassTokenPosition, CustomClip, PromptModel, PromptTokens};
 
@@ -51,11 +51,17 @@ const PREFIX: &str = "prompt_learner.";
 
 /// MaPLe's `extend_cfg` (train.py lines 105-110).
 fn extend_cfg(b: &mut ConfigBuilder) -> Result<(), ConfigError> {
-    b.declare("TRAINER.MAPLE.N_CTX", "2", "MaPLe")?;
-    b.declare("TRAINER.MAPLE.CTX_INIT", "'a photo of a'", "MaPLe")?;
-    b.declare("TRAINER.MAPLE.PREC", "'fp16'", "MaPLe")?;
-    b.declare("TRAINER.MAPLE.PROMPT_DEPTH", "9", "MaPLe")?;
-    b.declare("DATASET.SUBSAMPLE_CLASSES", "'all'", "MaPLe")
+    declare_section(
+        b,
+        SECTION,
+        "MaPLe",
+        &[
+            ("N_CTX", "2"),
+            ("CTX_INIT", "'a photo of a'"),
+            ("PREC", "'fp16'"),
+            ("PROMPT_DEPTH", "9"),
+        ],
+    )
 }
 
 /// `check_cfg` (PREC) and the asserts of `MultiModalPromptLearner.__init__`, plus what

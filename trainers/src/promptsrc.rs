@@ -33,7 +33,7 @@ use dassl_rs::log_println;
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
 use crate::clip_common::{load_clip, normalize_rows};
-use crate::deep_prompt::{int_in, TOKEN_BUFFERS};
+use crate::deep_prompt::{declare_section, int_in, TOKEN_BUFFERS};
 use crate::ivlp::{check_ivlp_keys, PromptLearner as Ivlp};
 use crate::prompt::{build_engine, cross_entropy, CustomClip, PromptModel, CONTEXT_LENGTH};
 
@@ -52,21 +52,23 @@ const SWEEP: SweepTraits = SweepTraits {
 
 /// train.py's `extend_cfg`, PromptSRC part (lines 114-124).
 fn extend_cfg(b: &mut ConfigBuilder) -> Result<(), ConfigError> {
-    for (key, default) in [
-        ("N_CTX_VISION", "4"),
-        ("N_CTX_TEXT", "4"),
-        ("CTX_INIT", "'a photo of a'"),
-        ("PREC", "'fp16'"),
-        ("PROMPT_DEPTH_VISION", "9"),
-        ("PROMPT_DEPTH_TEXT", "9"),
-        ("TEXT_LOSS_WEIGHT", "25"),
-        ("IMAGE_LOSS_WEIGHT", "10"),
-        ("GPA_MEAN", "15"),
-        ("GPA_STD", "1"),
-    ] {
-        b.declare(&format!("{SECTION}.{key}"), default, "PromptSRC")?;
-    }
-    b.declare("DATASET.SUBSAMPLE_CLASSES", "'all'", "PromptSRC")
+    declare_section(
+        b,
+        SECTION,
+        "PromptSRC",
+        &[
+            ("N_CTX_VISION", "4"),
+            ("N_CTX_TEXT", "4"),
+            ("CTX_INIT", "'a photo of a'"),
+            ("PREC", "'fp16'"),
+            ("PROMPT_DEPTH_VISION", "9"),
+            ("PROMPT_DEPTH_TEXT", "9"),
+            ("TEXT_LOSS_WEIGHT", "25"),
+            ("IMAGE_LOSS_WEIGHT", "10"),
+            ("GPA_MEAN", "15"),
+            ("GPA_STD", "1"),
+        ],
+    )
 }
 
 /// `check_cfg` (PREC), IVLP's asserts, and what cannot run (module doc).
@@ -516,6 +518,43 @@ mod tests {
                 assert_same(&key, &t.detach(), &fx[&key]);
             }
         }
+    }
+
+    /// A short PromptSRC run through `dassl train`'s path on the toy split (fp16, SGD 0.05,
+    /// 10 epochs, GPA_MEAN 8, GPA_STD 2): the seeds' test accuracy lies within the spread
+    /// of the authors' trainer's (promptsrc/expected.json).
+    #[test]
+    fn toy_training_accuracy_is_within_the_python_seed_spread() {
+        let _rng = dassl_rs::testing::torch_rng();
+        let dir = tempfile::tempdir().unwrap();
+        let clip = maple_clip(dir.path());
+        let base = deep_opts("PromptSRC", SECTION, &clip, dir.path(), &[]);
+        let extra = [
+            "TRAINER.PROMPTSRC.PREC",
+            "fp16",
+            "TRAINER.PROMPTSRC.N_CTX_TEXT",
+            "2",
+            "TRAINER.PROMPTSRC.N_CTX_VISION",
+            "2",
+            "TRAINER.PROMPTSRC.PROMPT_DEPTH_VISION",
+            "3",
+            "TRAINER.PROMPTSRC.PROMPT_DEPTH_TEXT",
+            "3",
+            "TRAINER.PROMPTSRC.GPA_MEAN",
+            "8",
+            "TRAINER.PROMPTSRC.GPA_STD",
+            "2",
+            "OPTIM.NAME",
+            "sgd",
+            "OPTIM.LR",
+            "0.05",
+            "OPTIM.MAX_EPOCH",
+            "10",
+            "OPTIM.LR_SCHEDULER",
+            "cosine",
+        ];
+        let accs = crate::family_parity::toy_accuracies_with(base, &extra, dir.path());
+        crate::family_parity::within_seed_spread("promptsrc/expected.json", &accs);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use dassl_rs::log_println;
 use tch::{Device, Tensor};
 
 use crate::deep_prompt::{
-    check_vit, cosine_logits, int_in, load_named, not_vit, prefixed_state, Depth,
+    check_vit, cosine_logits, declare_section, int_in, load_named, not_vit, prefixed_state, Depth,
     IndependentPrompts, BACKBONE, TOKEN_BUFFERS,
 };
 use crate::prompt::{build_engine, CustomClip, PromptModel, CONTEXT_LENGTH};
@@ -42,16 +42,24 @@ const SWEEP: SweepTraits = SweepTraits {
     ..SweepTraits::TRAINED
 };
 
+const SECTION: &str = "TRAINER.VPT";
+
 /// The text prompts' words (vpt.py line 75).
 const PROMPT_PREFIX: &str = "a photo of a";
 
 /// train.py's `extend_cfg`, VPT part (lines 124-129).
 fn extend_cfg(b: &mut ConfigBuilder) -> Result<(), ConfigError> {
-    b.declare("TRAINER.VPT.N_CTX_VISION", "2", "VPT")?;
-    b.declare("TRAINER.VPT.CTX_INIT", "'a photo of a'", "VPT")?;
-    b.declare("TRAINER.VPT.PREC", "'fp16'", "VPT")?;
-    b.declare("TRAINER.VPT.PROMPT_DEPTH_VISION", "1", "VPT")?;
-    b.declare("DATASET.SUBSAMPLE_CLASSES", "'all'", "VPT")
+    declare_section(
+        b,
+        SECTION,
+        "VPT",
+        &[
+            ("N_CTX_VISION", "2"),
+            ("CTX_INIT", "'a photo of a'"),
+            ("PREC", "'fp16'"),
+            ("PROMPT_DEPTH_VISION", "1"),
+        ],
+    )
 }
 
 /// `check_cfg` (PREC) and `load_clip_to_cpu`'s assert, and what cannot run (module doc).
@@ -204,8 +212,6 @@ mod tests {
     use crate::maple::tests::maple_clip;
     use crate::test_support::cfg_from;
     use std::collections::HashMap;
-
-    const SECTION: &str = "TRAINER.VPT";
 
     /// make_vpt.py's cases.
     fn case(tag: &str) -> Vec<&'static str> {
