@@ -1,6 +1,6 @@
-//! The newer baselines (issue 12): KgCoOp, MaPLe, CLIP_Adapter, Tip-Adapter and Tip-Adapter-F
-//! train and test through the real binary on toy data, with their shipped configs, and
-//! expand in sweeps.
+//! The newer baselines (issue 12): KgCoOp, MaPLe, IVLP, VPT, PromptSRC, CLIP_Adapter,
+//! Tip-Adapter and Tip-Adapter-F train and test through the real binary on toy data, with their shipped
+//! configs, and expand in sweeps.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -135,6 +135,69 @@ fn maple_trains_with_the_authors_config_and_refuses_what_cannot_run() {
     }
 }
 
+/// IVLP and VPT (MaPLe's repository) and PromptSRC with the authors' config files as
+/// shipped (PREC fp16, depths beyond the tiny CLIP's one layer, as their CLIP takes them;
+/// PromptSRC's aggregate loaded after the last epoch); what their code cannot run is a
+/// config error before anything runs.
+#[test]
+fn ivlp_vpt_and_promptsrc_train_with_the_authors_configs_and_refuse_what_cannot_run() {
+    for (trainer, file, registered, says) in [
+        (
+            "IVLP",
+            "IVLP/vit_b16_c2_ep5_batch4_2+2ctx.yaml",
+            "VLPromptLearner",
+            "Independent V-L design",
+        ),
+        (
+            "VPT",
+            "VPT/vit_b16_c2_ep5_batch4_4.yaml",
+            "prompt_learner",
+            "Vision Prompting Design",
+        ),
+        (
+            "PromptSRC",
+            "PromptSRC/vit_b16_c2_ep20_batch4_4+4ctx.yaml",
+            "VLPromptLearner",
+            "Using GPA model for final inference...",
+        ),
+    ] {
+        let cfg = repo().join("configs/trainers").join(file);
+        let flags = ["--config-file", cfg.to_str().unwrap()];
+        let dir = tempfile::tempdir().unwrap();
+        let (o, result) = train(dir.path(), trainer, &flags, &["OPTIM.WARMUP_EPOCH", "-1"]);
+        assert_trained(&o, &result, trainer);
+        let log = log(dir.path());
+        assert!(log.contains(says), "{log}");
+        let checkpoint = format!("out/{registered}/model.pth.tar-2");
+        assert!(dir.path().join(checkpoint).exists());
+    }
+    for (trainer, extra, says) in [
+        ("IVLP", ["MODEL.BACKBONE.NAME", "RN50"], "ViT backbone"),
+        (
+            "IVLP",
+            ["TRAINER.IVLP.PROMPT_DEPTH_TEXT", "0"],
+            "PROMPT_DEPTH_TEXT",
+        ),
+        ("VPT", ["TRAINER.VPT.PREC", "amp"], "VPT's amp branch"),
+        (
+            "VPT",
+            ["TRAINER.VPT.CTX_INIT", "a_picture"],
+            "TRAINER.VPT.CTX_INIT",
+        ),
+        (
+            "PromptSRC",
+            ["TRAINER.PROMPTSRC.PREC", "fp32"],
+            "zero-shot image encoder",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (o, _) = train(dir.path(), trainer, &[], &extra);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{}", stderr(&o));
+        assert!(!dir.path().join("out/result.json").exists());
+    }
+}
+
 #[test]
 fn clip_adapter_trains_and_checkpoints_its_adapter() {
     let dir = tempfile::tempdir().unwrap();
@@ -229,6 +292,17 @@ fn the_new_trainers_expand_in_sweeps() {
         text.contains("dtd/shots_16/MaPLe/vit_b16_c2_ep5_batch4_2ctx/seed1"),
         "{text}"
     );
+    let text = run(
+        &spec("base2new", "{IVLP: , VPT: , PromptSRC: }"),
+        "ViT-B/16",
+    );
+    for path in [
+        "dtd/shots_16/IVLP/vit_b16_c2_ep5_batch4_2+2ctx/seed1",
+        "dtd/shots_16/VPT/vit_b16_c2_ep5_batch4_4/seed1",
+        "dtd/shots_16/PromptSRC/vit_b16_c2_ep20_batch4_4+4ctx/seed1",
+    ] {
+        assert!(text.contains(path), "{path}:\n{text}");
+    }
     let text = run(
         &spec(
             "fewshot",

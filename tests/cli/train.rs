@@ -10,7 +10,7 @@ fn unknown_trainer_exits_2_with_dassls_did_you_mean() {
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
-        err.contains("The requested one is expected to belong to ['CLIP_Adapter', 'CoCoOp', 'CoOp', 'KgCoOp', 'LinearProbeCLIP', 'MaPLe', 'Tip-Adapter', 'Tip-Adapter-F', 'ZeroshotCLIP', 'ZeroshotCLIP2'], but got [CoOP] (do you mean [CoOp]?)"),
+        err.contains("The requested one is expected to belong to ['CLIP_Adapter', 'CoCoOp', 'CoOp', 'IVLP', 'KgCoOp', 'LinearProbeCLIP', 'MaPLe', 'PromptSRC', 'Tip-Adapter', 'Tip-Adapter-F', 'VPT', 'ZeroshotCLIP', 'ZeroshotCLIP2'], but got [CoOP] (do you mean [CoOp]?)"),
         "{err}"
     );
     // Nothing is created for a run that cannot start.

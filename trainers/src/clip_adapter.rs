@@ -15,13 +15,12 @@ use std::path::Path;
 use dassl_rs::clip::model::{Clip, Precision};
 use dassl_rs::config::{Config, ConfigBuilder};
 use dassl_rs::engine::registered::NamedState;
-use dassl_rs::engine::trainer_x::Engine;
 use dassl_rs::engine::{SweepTraits, Trainer, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use tch::{Device, Kind, Tensor};
 
 use crate::clip_common::normalize_rows;
-use crate::prompt::{copy_checked, learner_with_data, CustomClip, PromptModel};
+use crate::prompt::{build_engine, copy_checked, CustomClip, PromptModel};
 
 inventory::submit! {
     TrainerEntry { name: "CLIP_Adapter", extend_cfg, check_cfg, build, sweep: SWEEP }
@@ -50,8 +49,7 @@ fn check_cfg(_: &Config) -> Result<(), ConfigError> {
 }
 
 fn build(cfg: &Config) -> Result<Box<dyn Trainer>, EngineError> {
-    let (dm, learner, device) = learner_with_data(cfg, new_learner)?;
-    Ok(Box::new(Engine::new(cfg, dm, learner, device)?))
+    build_engine(cfg, check_cfg, new_learner)
 }
 
 /// `build_model`: CLIP in fp32, the adapter, CLIP frozen, the optimizer over the adapter.
@@ -125,10 +123,10 @@ impl Adapter {
 impl NamedState for Adapter {
     /// `Adapter.state_dict()`: the two weights under their `nn.Sequential` names.
     fn state_dict(&self) -> Vec<(String, Tensor)> {
-        vec![
-            ("fc.0.weight".into(), self.down.detach()),
-            ("fc.2.weight".into(), self.up.detach()),
-        ]
+        self.named_parameters()
+            .into_iter()
+            .map(|(k, t)| (k, t.detach()))
+            .collect()
     }
 
     fn load_state_dict(
@@ -159,8 +157,11 @@ impl PromptModel for Adapter {
     const REPORTS_ACC: bool = true;
     const NAME: &'static str = "clip_adapter";
 
-    fn parameters(&self) -> Vec<Tensor> {
-        vec![self.down.shallow_clone(), self.up.shallow_clone()]
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        vec![
+            ("fc.0.weight".into(), self.down.shallow_clone()),
+            ("fc.2.weight".into(), self.up.shallow_clone()),
+        ]
     }
 
     /// The adapter acts on the frozen encoder's output: evaluations may use cached features.

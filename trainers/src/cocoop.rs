@@ -9,9 +9,7 @@ use std::path::Path;
 
 use dassl_rs::clip::model::{Clip, TextEncodeError};
 use dassl_rs::config::{Config, ConfigBuilder};
-use dassl_rs::data::manager::DataManager;
 use dassl_rs::engine::registered::NamedState;
-use dassl_rs::engine::trainer_x::Engine;
 use dassl_rs::engine::{SweepTraits, Trainer, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
@@ -19,7 +17,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::clip_common::normalize_rows;
 use crate::prompt::{
-    check_prompt_cfg, copy_checked, learner_with_data, ClassTokenPosition, CustomClip, PromptModel,
+    build_engine, check_prompt_cfg, copy_checked, ClassTokenPosition, CustomClip, PromptModel,
     PromptTokens,
 };
 
@@ -43,17 +41,10 @@ fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
 }
 
 fn build(cfg: &Config) -> Result<Box<dyn Trainer>, EngineError> {
-    let (dm, learner, device) = build_learner(cfg)?;
-    Ok(Box::new(Engine::new(cfg, dm, learner, device)?))
+    build_engine(cfg, check_cfg, new_learner)
 }
 
 type CocoopLearner = CustomClip<PromptLearner>;
-
-/// CoCoOp's `build_model` (and the data it needs for the class names).
-fn build_learner(cfg: &Config) -> Result<(DataManager, CocoopLearner, Device), EngineError> {
-    check_cfg(cfg)?;
-    learner_with_data(cfg, new_learner)
-}
 
 /// The model part of `build_model`, given the class names (tests need no dataset).
 pub(crate) fn new_learner(
@@ -164,30 +155,6 @@ impl PromptLearner {
         })
     }
 
-    /// The trainable tensors with their `state_dict` names, in `parameters()` order.
-    pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let m = &self.meta_net;
-        vec![
-            ("ctx".into(), self.ctx.shallow_clone()),
-            (
-                "meta_net.linear1.weight".into(),
-                m.linear1_weight.shallow_clone(),
-            ),
-            (
-                "meta_net.linear1.bias".into(),
-                m.linear1_bias.shallow_clone(),
-            ),
-            (
-                "meta_net.linear2.weight".into(),
-                m.linear2_weight.shallow_clone(),
-            ),
-            (
-                "meta_net.linear2.bias".into(),
-                m.linear2_bias.shallow_clone(),
-            ),
-        ]
-    }
-
     /// The context shifted by each image's meta-net bias, `[B, n_ctx, D]`, from normalised
     /// image features `[B, vis_dim]`.
     pub fn ctx_shifted(&self, im_features: &Tensor) -> Tensor {
@@ -282,13 +249,31 @@ impl PromptModel for PromptLearner {
     /// CoCoOp's loss_summary holds the loss only.
     const REPORTS_ACC: bool = false;
 
-    /// Only the prompt learner goes to the optimizer, in PyTorch's parameters() order.
-    fn parameters(&self) -> Vec<Tensor> {
-        self.named_parameters()
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect()
+    /// The trainable tensors with their `state_dict` names, in `parameters()` order.
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let m = &self.meta_net;
+        vec![
+            ("ctx".into(), self.ctx.shallow_clone()),
+            (
+                "meta_net.linear1.weight".into(),
+                m.linear1_weight.shallow_clone(),
+            ),
+            (
+                "meta_net.linear1.bias".into(),
+                m.linear1_bias.shallow_clone(),
+            ),
+            (
+                "meta_net.linear2.weight".into(),
+                m.linear2_weight.shallow_clone(),
+            ),
+            (
+                "meta_net.linear2.bias".into(),
+                m.linear2_bias.shallow_clone(),
+            ),
+        ]
     }
+
+    const LOGGED_PREFIX: Option<&'static str> = Some("prompt_learner.");
 
     /// `CustomCLIP.forward`: the image encoder, then [`PromptModel::logits_from_features`].
     fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor {
@@ -320,15 +305,6 @@ impl PromptModel for PromptLearner {
             })
             .collect();
         Ok(Tensor::stack(&rows, 0))
-    }
-
-    fn after_freeze(&self) {
-        let names: Vec<String> = self
-            .named_parameters()
-            .into_iter()
-            .map(|(n, _)| format!("prompt_learner.{n}"))
-            .collect();
-        log_println!("Parameters to be updated: {{{}}}", names.join(", "));
     }
 }
 

@@ -9,9 +9,7 @@ use std::path::Path;
 
 use dassl_rs::clip::model::{Clip, TextEncodeError};
 use dassl_rs::config::{Config, ConfigBuilder};
-use dassl_rs::data::manager::DataManager;
 use dassl_rs::engine::registered::NamedState;
-use dassl_rs::engine::trainer_x::Engine;
 use dassl_rs::engine::{LabelPart, SweepTraits, Trainer, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
@@ -19,7 +17,7 @@ use tch::{Device, Tensor};
 
 use crate::clip_common::normalize_rows;
 use crate::prompt::{
-    check_prompt_cfg, copy_checked, learner_with_data, ClassTokenPosition, CustomClip, PromptModel,
+    build_engine, check_prompt_cfg, copy_checked, ClassTokenPosition, CustomClip, PromptModel,
     PromptTokens,
 };
 
@@ -66,16 +64,18 @@ fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
 }
 
 fn build(cfg: &Config) -> Result<Box<dyn Trainer>, EngineError> {
-    let (dm, learner, device) = build_learner(cfg)?;
-    Ok(Box::new(Engine::new(cfg, dm, learner, device)?))
+    build_engine(cfg, check_cfg, new_learner)
 }
 
 type CoopLearner = CustomClip<PromptLearner>;
 
-/// CoOp's `build_model` (and the data it needs for the class names).
-fn build_learner(cfg: &Config) -> Result<(DataManager, CoopLearner, Device), EngineError> {
+/// CoOp's `build_model` and the data it needs for the class names (the tests' engine parts).
+#[cfg(test)]
+fn build_learner(
+    cfg: &Config,
+) -> Result<(dassl_rs::data::manager::DataManager, CoopLearner, Device), EngineError> {
     check_cfg(cfg)?;
-    learner_with_data(cfg, new_learner)
+    crate::prompt::learner_with_data(cfg, new_learner)
 }
 
 /// The model part of `build_model`, given the class names (benchmarks need no dataset).
@@ -202,8 +202,8 @@ impl PromptModel for PromptLearner {
     const SPLITS_AT_IMAGE_FEATURES: bool = true;
     const REPORTS_ACC: bool = true;
 
-    fn parameters(&self) -> Vec<Tensor> {
-        vec![self.ctx.shallow_clone()]
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        vec![("ctx".into(), self.ctx.shallow_clone())]
     }
 
     /// `CustomCLIP.forward`: the image encoder, then [`PromptModel::logits_from_features`].

@@ -18,7 +18,6 @@ use dassl_rs::clip::init_replay::{replay, replay_construction, Draw};
 use dassl_rs::clip::model::{Clip, Precision};
 use dassl_rs::config::{Config, ConfigBuilder, Origin, Value};
 use dassl_rs::engine::registered::NamedState;
-use dassl_rs::engine::trainer_x::Engine;
 use dassl_rs::engine::{SweepTraits, Trainer, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
@@ -26,7 +25,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::clip_common::{load_clip, normalize_rows};
 use crate::coop::PromptLearner as CoopPromptLearner;
-use crate::prompt::{check_prompt_cfg, cross_entropy, learner_with_data, CustomClip, PromptModel};
+use crate::prompt::{build_engine, check_prompt_cfg, cross_entropy, CustomClip, PromptModel};
 
 inventory::submit! {
     TrainerEntry { name: "KgCoOp", extend_cfg, check_cfg, build, sweep: SWEEP }
@@ -93,15 +92,12 @@ fn prompt_cfg(cfg: &Config) -> Result<Config, ConfigError> {
 fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
     let pcfg = prompt_cfg(cfg)?;
     check_prompt_cfg(&pcfg, SECTION)?;
-    crate::check_choice(cfg, "TRAINER.COOP.PREC", &["fp16", "fp32"])
-        .map_err(|e| match e {
-            ConfigError::InvalidChoice { key, value, .. } => ConfigError::InvalidChoice {
-                key,
-                value,
-                expected: "fp16 or fp32 (KgCoOp's amp branch passes its (logits, score) pair to cross_entropy and fails)".into(),
-            },
-            e => e,
-        })?;
+    crate::check_choice_as(
+        cfg,
+        "TRAINER.COOP.PREC",
+        &["fp16", "fp32"],
+        "fp16 or fp32 (KgCoOp's amp branch passes its (logits, score) pair to cross_entropy and fails)",
+    )?;
     crate::check_choice(
         cfg,
         "TRAINER.COOP.CLASS_TOKEN_POSITION",
@@ -110,9 +106,7 @@ fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
 }
 
 fn build(cfg: &Config) -> Result<Box<dyn Trainer>, EngineError> {
-    check_cfg(cfg)?;
-    let (dm, learner, device) = learner_with_data(cfg, new_learner)?;
-    Ok(Box::new(Engine::new(cfg, dm, learner, device)?))
+    build_engine(cfg, check_cfg, new_learner)
 }
 
 /// KgCoOp's `build_model`, given the class names.
@@ -234,8 +228,8 @@ impl PromptModel for PromptLearner {
     const REPORTS_ACC: bool = true;
     const SPLITS_AT_IMAGE_FEATURES: bool = true;
 
-    fn parameters(&self) -> Vec<Tensor> {
-        self.coop.parameters()
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        self.coop.named_parameters()
     }
 
     fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor {

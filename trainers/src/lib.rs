@@ -7,17 +7,21 @@ mod clip_adapter;
 mod clip_common;
 mod cocoop;
 mod coop;
+mod deep_prompt;
 #[cfg(test)]
 mod family_parity;
 #[cfg(test)]
 mod fp16_parity;
+mod ivlp;
 mod kgcoop;
 mod lpclip;
 mod maple;
 mod prompt;
+mod promptsrc;
 #[cfg(test)]
 mod test_support;
 mod tip_adapter;
+mod vpt;
 mod zsclip;
 
 /// Called by the binary so the linker keeps this crate and its registrations.
@@ -29,6 +33,16 @@ fn check_choice(
     key: &str,
     allowed: &[&str],
 ) -> Result<(), dassl_rs::errors::ConfigError> {
+    check_choice_as(cfg, key, allowed, &format!("one of {}", allowed.join(", ")))
+}
+
+/// [`check_choice`] with the reason for the allowed values (`expected` in the error).
+fn check_choice_as(
+    cfg: &dassl_rs::config::Config,
+    key: &str,
+    allowed: &[&str],
+    expected: &str,
+) -> Result<(), dassl_rs::errors::ConfigError> {
     let v = cfg.str(key)?;
     if allowed.contains(&v) {
         Ok(())
@@ -36,7 +50,7 @@ fn check_choice(
         Err(dassl_rs::errors::ConfigError::InvalidChoice {
             key: key.to_string(),
             value: v.to_string(),
-            expected: format!("one of {}", allowed.join(", ")),
+            expected: expected.to_string(),
         })
     }
 }

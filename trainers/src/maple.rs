@@ -17,28 +17,25 @@
 
 use std::path::Path;
 
-use dassl_rs::clip::model::{Clip, ClipConfig, DeepPromptError, VisionConfig, VisionPrompts};
-use dassl_rs::clip::tokenizer::ClipTokenizer;
+use dassl_rs::clip::model::{Clip, DeepPromptError, VisionConfig, VisionPrompts};
 use dassl_rs::config::{Config, ConfigBuilder};
 use dassl_rs::engine::registered::NamedState;
-use dassl_rs::engine::trainer_x::Engine;
 use dassl_rs::engine::{SweepTraits, Trainer, TrainerEntry};
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::log_println;
 use tch::{Device, Kind, Tensor};
 
-use crate::clip_common::normalize_rows;
-use crate::prompt::{
-    check_prompt_cfg, copy_checked, embed_rows, learner_with_data, ClassTokenPosition, CustomClip,
-    PromptModel, PromptTokens, CONTEXT_LENGTH,
+use crate::deep_prompt::{
+    check_text_context, check_vit, cosine_logits, declare_section, deeper, int_in, load_named,
+    not_vit, prefixed_state, text_context, BACKBONE, TOKEN_BUFFERS,
 };
+use crate::prompt::{build_engine, ClassTokenPosition, CustomClip, PromptModel, PromptTokens};
 
 inventory::submit! {
     TrainerEntry { name: "MaPLe", extend_cfg, check_cfg, build, sweep: SWEEP }
 }
 
 const SECTION: &str = "TRAINER.MAPLE";
-const BACKBONE: &str = "MODEL.BACKBONE.NAME";
 
 /// scripts/maple/base2new_train_maple.sh: the config vit_b16_c2_ep5_batch4_2ctx, and run
 /// folders `<dataset>/shots_16/MaPLe/<config>/seed<n>` with no variant tags.
@@ -54,61 +51,42 @@ const PREFIX: &str = "prompt_learner.";
 
 /// MaPLe's `extend_cfg` (train.py lines 105-110).
 fn extend_cfg(b: &mut ConfigBuilder) -> Result<(), ConfigError> {
-    b.declare("TRAINER.MAPLE.N_CTX", "2", "MaPLe")?;
-    b.declare("TRAINER.MAPLE.CTX_INIT", "'a photo of a'", "MaPLe")?;
-    b.declare("TRAINER.MAPLE.PREC", "'fp16'", "MaPLe")?;
-    b.declare("TRAINER.MAPLE.PROMPT_DEPTH", "9", "MaPLe")?;
-    b.declare("DATASET.SUBSAMPLE_CLASSES", "'all'", "MaPLe")
+    declare_section(
+        b,
+        SECTION,
+        "MaPLe",
+        &[
+            ("N_CTX", "2"),
+            ("CTX_INIT", "'a photo of a'"),
+            ("PREC", "'fp16'"),
+            ("PROMPT_DEPTH", "9"),
+        ],
+    )
 }
 
 /// `check_cfg` (PREC) and the asserts of `MultiModalPromptLearner.__init__`, plus what
 /// cannot run: PREC fp32 (see the module doc) and a released ResNet backbone.
 fn check_cfg(cfg: &Config) -> Result<(), ConfigError> {
-    check_prompt_cfg(cfg, SECTION)?;
-    crate::check_choice(cfg, "TRAINER.MAPLE.PREC", &["fp16", "amp"]).map_err(|e| match e {
-        ConfigError::InvalidChoice { key, value, .. } => ConfigError::InvalidChoice {
-            key,
-            value,
-            expected: "fp16 or amp (MaPLe's fp16 proj fails on an fp32 context)".into(),
-        },
-        e => e,
-    })?;
+    crate::check_choice_as(
+        cfg,
+        "TRAINER.MAPLE.PREC",
+        &["fp16", "amp"],
+        "fp16 or amp (MaPLe's fp16 proj fails on an fp32 context)",
+    )?;
     // With CTX_INIT the context is still N_CTX vectors (unlike CoOp's word count).
-    let n_ctx = cfg.int("TRAINER.MAPLE.N_CTX")?;
-    let room = CONTEXT_LENGTH - 4;
-    if !(1..=room).contains(&n_ctx) {
-        return Err(ConfigError::InvalidChoice {
-            key: "TRAINER.MAPLE.N_CTX".into(),
-            value: n_ctx.to_string(),
-            expected: format!("a number of context vectors from 1 to {room}"),
-        });
-    }
-    let depth = cfg.int("TRAINER.MAPLE.PROMPT_DEPTH")?;
-    if depth < 1 {
-        return Err(ConfigError::InvalidChoice {
-            key: "TRAINER.MAPLE.PROMPT_DEPTH".into(),
-            value: depth.to_string(),
-            expected: "at least 1 (1 is shallow MaPLe)".into(),
-        });
-    }
-    match ClipConfig::released(cfg.str(BACKBONE)?) {
-        Some(c) if !c.is_vit() => Err(not_vit(cfg.str(BACKBONE)?)),
-        _ => Ok(()),
-    }
-}
-
-fn not_vit(name: &str) -> ConfigError {
-    ConfigError::InvalidChoice {
-        key: BACKBONE.into(),
-        value: name.to_string(),
-        expected: "a ViT backbone (MaPLe prompts the vision transformer)".into(),
-    }
+    check_text_context(cfg, "TRAINER.MAPLE.N_CTX", "TRAINER.MAPLE.CTX_INIT")?;
+    int_in(
+        cfg,
+        "TRAINER.MAPLE.PROMPT_DEPTH",
+        1,
+        i64::MAX,
+        "at least 1 (1 is shallow MaPLe)",
+    )?;
+    check_vit(cfg, "MaPLe")
 }
 
 fn build(cfg: &Config) -> Result<Box<dyn Trainer>, EngineError> {
-    check_cfg(cfg)?;
-    let (dm, learner, device) = learner_with_data(cfg, new_learner)?;
-    Ok(Box::new(Engine::new(cfg, dm, learner, device)?))
+    build_engine(cfg, check_cfg, new_learner)
 }
 
 /// MaPLe's `build_model`, given the class names.
@@ -208,7 +186,7 @@ impl PromptLearner {
             ..
         } = config.vision
         else {
-            return Err(EngineError::Config(not_vit(cfg.str(BACKBONE)?)));
+            return Err(EngineError::Config(not_vit(cfg.str(BACKBONE)?, "MaPLe")));
         };
         let d_text = config.transformer_width;
         let depth = cfg.int("TRAINER.MAPLE.PROMPT_DEPTH")?;
@@ -222,19 +200,7 @@ impl PromptLearner {
         }
         let n_ctx = cfg.int("TRAINER.MAPLE.N_CTX")?;
         let ctx_init = cfg.str("TRAINER.MAPLE.CTX_INIT")?;
-        let dtype = clip.dtype();
-        let (ctx, prompt_prefix) = if !ctx_init.is_empty() && n_ctx <= 4 {
-            let init = ctx_init.replace('_', " ");
-            let rows =
-                ClipTokenizer::new().tokenize(&[init.as_str()], CONTEXT_LENGTH as usize, false)?;
-            let emb = embed_rows(clip, rows, device);
-            (emb.get(0).narrow(0, 1, n_ctx).copy(), init)
-        } else {
-            let ctx = Tensor::empty([n_ctx, d_text], (dtype, Device::Cpu))
-                .normal_(0.0, 0.02)
-                .to_device(device);
-            (ctx, vec!["X"; n_ctx as usize].join(" "))
-        };
+        let (ctx, prompt_prefix) = text_context(clip, n_ctx, ctx_init, device)?;
         log_println!("MaPLe design: Multi-modal Prompt Learning");
         log_println!("Initial context: \"{prompt_prefix}\"");
         log_println!("Number of MaPLe context words (tokens): {n_ctx}");
@@ -251,7 +217,7 @@ impl PromptLearner {
         let compound_prompt_projections = (1..depth).map(|_| single_layer.copy()).collect();
         let tokens = PromptTokens::around(&prompt_prefix, n_ctx, classnames, clip, device)?;
         Ok(PromptLearner {
-            ctx: ctx.detach().set_requires_grad(true),
+            ctx,
             proj,
             compound_prompts_text,
             compound_prompt_projections,
@@ -262,31 +228,46 @@ impl PromptLearner {
     /// `CustomCLIP.forward`'s logits (maple.py lines 180-196).
     pub fn forward(&self, clip: &Clip, images: &Tensor) -> Result<Tensor, DeepPromptError> {
         let prompts = self.tokens.assemble(&self.ctx, ClassTokenPosition::End);
-        let shared_ctx = self.proj.forward(&self.ctx);
-        let deeper = |v: Vec<Tensor>| std::iter::once(None).chain(v.into_iter().map(Some));
-        let text_deep: Vec<Option<Tensor>> = deeper(
-            self.compound_prompts_text
-                .iter()
-                .map(|t| t.shallow_clone())
-                .collect(),
-        )
-        .collect();
-        let vision_deep = self
+        let vision_deep: Vec<Tensor> = self
             .compound_prompt_projections
             .iter()
             .zip(&self.compound_prompts_text)
             .map(|(layer, t)| layer.forward(t))
             .collect();
+        let text_deep = deeper(&self.compound_prompts_text);
         let text_features = clip.encode_prompts_deep(&prompts, &self.tokens.eot, &text_deep)?;
         let vision = VisionPrompts {
-            shallow: Some(shared_ctx),
-            deep: deeper(vision_deep).collect(),
+            shallow: Some(self.proj.forward(&self.ctx)),
+            deep: deeper(&vision_deep),
         };
         let image_features = clip.encode_image_prompted(images, &vision)?;
-        let image_features = normalize_rows(&image_features);
-        let text_features = normalize_rows(&text_features);
-        Ok((clip.logit_scale().exp() * image_features).matmul(&text_features.tr()))
+        Ok(cosine_logits(clip, &image_features, &text_features))
     }
+}
+
+impl NamedState for PromptLearner {
+    /// The prompt learner's part of the reference's `state_dict`.
+    fn state_dict(&self) -> Vec<(String, Tensor)> {
+        prefixed_state(self.named_parameters(), self.tokens.buffers(), PREFIX)
+    }
+
+    /// Every parameter must be there; other keys (the reference's frozen CLIP) are ignored,
+    /// as its `load_state_dict(strict=False)` does.
+    fn load_state_dict(
+        &mut self,
+        tensors: &[(String, Tensor)],
+        from: &Path,
+    ) -> Result<(), EngineError> {
+        let hint = "check TRAINER.MAPLE.N_CTX, PROMPT_DEPTH and the backbone";
+        load_named(self.named_parameters(), tensors, from, PREFIX, hint)
+    }
+}
+
+impl PromptModel for PromptLearner {
+    /// `forward_backward` reports the loss only.
+    const REPORTS_ACC: bool = false;
+    const NAME: &'static str = "MultiModalPromptLearner";
+    const DROPPED_ON_LOAD: &'static [&'static str] = TOKEN_BUFFERS;
 
     /// `(name, tensor)` of every parameter, in `named_parameters()` order, unprefixed.
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
@@ -305,84 +286,19 @@ impl PromptLearner {
         }
         out
     }
-}
 
-impl NamedState for PromptLearner {
-    /// The prompt learner's part of the reference's `state_dict`.
-    fn state_dict(&self) -> Vec<(String, Tensor)> {
-        let mut sd: Vec<(String, Tensor)> = self
-            .named_parameters()
-            .into_iter()
-            .map(|(k, t)| (format!("{PREFIX}{k}"), t.detach()))
-            .collect();
-        sd.extend(
-            self.tokens
-                .buffers()
-                .into_iter()
-                .map(|(k, t)| (format!("{PREFIX}{k}"), t)),
-        );
-        sd
-    }
-
-    /// Every parameter must be there; other keys (the reference's frozen CLIP) are ignored,
-    /// as its `load_state_dict(strict=False)` does.
-    fn load_state_dict(
-        &mut self,
-        tensors: &[(String, Tensor)],
-        from: &Path,
-    ) -> Result<(), EngineError> {
-        for (name, dst) in self.named_parameters() {
-            let key = format!("{PREFIX}{name}");
-            let (_, src) = tensors.iter().find(|(n, _)| *n == key).ok_or_else(|| {
-                EngineError::MissingTensor {
-                    path: from.to_path_buf(),
-                    key: key.clone(),
-                }
-            })?;
-            copy_checked(
-                &dst,
-                src,
-                &key,
-                from,
-                "check TRAINER.MAPLE.N_CTX, PROMPT_DEPTH and the backbone",
-            )?;
-        }
-        Ok(())
-    }
-}
-
-impl PromptModel for PromptLearner {
-    /// `forward_backward` reports the loss only.
-    const REPORTS_ACC: bool = false;
-    const NAME: &'static str = "MultiModalPromptLearner";
-    const DROPPED_ON_LOAD: &'static [&'static str] =
-        &["prompt_learner.token_prefix", "prompt_learner.token_suffix"];
-
-    fn parameters(&self) -> Vec<Tensor> {
-        self.named_parameters()
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect()
-    }
+    const LOGGED_PREFIX: Option<&'static str> = Some(PREFIX);
 
     fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor {
         self.forward(clip, images)
             .expect("the prompts are built for this CLIP's transformers")
     }
-
-    fn after_freeze(&self) {
-        let names: Vec<String> = self
-            .named_parameters()
-            .into_iter()
-            .map(|(k, _)| format!("'{PREFIX}{k}'"))
-            .collect();
-        log_println!("Parameters to be updated: {{{}}}", names.join(", "));
-    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::deep_prompt::testing::{assert_refused, assert_round_trip, authors_configs_pass};
     use crate::family_parity::{
         family_cfg, fixture, toy_accuracies_with, within_seed_spread, CLASSNAMES,
     };
@@ -394,7 +310,7 @@ mod tests {
     /// fewshot_toy's CLIP with three layers per transformer, as make_maple.py's
     /// `three_layers` builds it: layers 1 and 2 are layer 0 flipped along dim 0, and
     /// (layer 2) then along the last dim.
-    fn maple_clip(dir: &Path) -> PathBuf {
+    pub fn maple_clip(dir: &Path) -> PathBuf {
         let mut fx = fixture("fewshot_toy/clip.pt");
         for tower in [
             "clip.transformer.resblocks.",
@@ -522,63 +438,31 @@ mod tests {
         let a = learner(&c, &clip);
         tch::manual_seed(2);
         let mut b = PromptLearner::new(&c, &classnames(), &clip, Device::Cpu).unwrap();
-        let sd = a.state_dict();
-        assert!(sd
-            .iter()
-            .any(|(k, _)| k == "prompt_learner.compound_prompts_text.1"));
-        assert!(sd.iter().any(|(k, _)| k == "prompt_learner.token_suffix"));
-        b.load_state_dict(&sd, Path::new("x")).unwrap();
-        for ((k, x), (_, y)) in a.named_parameters().iter().zip(b.named_parameters()) {
-            assert_same(k, &x.detach(), &y.detach());
-        }
-        let missing: Vec<_> = sd
-            .into_iter()
-            .filter(|(k, _)| k != "prompt_learner.ctx")
-            .collect();
-        assert!(matches!(
-            b.load_state_dict(&missing, Path::new("x")),
-            Err(EngineError::MissingTensor { key, .. }) if key == "prompt_learner.ctx"
-        ));
+        let keys = [
+            "prompt_learner.ctx",
+            "prompt_learner.compound_prompts_text.1",
+            "prompt_learner.token_suffix",
+        ];
+        assert_round_trip(&a, &mut b, PromptLearner::named_parameters, &keys);
     }
 
     #[test]
     fn the_authors_configs_load_and_what_cannot_run_is_refused() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/trainers/MaPLe");
-        for file in [
+        let files = [
             "vit_b16_c2_ep5_batch4_2ctx.yaml",
             "vit_b16_c2_ep5_batch4_2ctx_cross_datasets.yaml",
-        ] {
-            let cfg = dassl_rs::config::setup_cfg(&dassl_rs::config::CfgSources {
-                config_file: Some(dir.join(file)),
-                ..Default::default()
-            })
-            .unwrap();
-            check_cfg(&cfg).unwrap();
+        ];
+        for cfg in authors_configs_pass("MaPLe", &files, check_cfg) {
             assert_eq!(cfg.str("TRAINER.MAPLE.CTX_INIT").unwrap(), "a photo of a");
         }
-        let refused = |opts: &[&str], key: &str| {
-            let cfg = crate::test_support::cfg_from(opts);
-            assert!(
-                matches!(check_cfg(&cfg), Err(ConfigError::InvalidChoice { key: k, .. }) if k == key),
-                "{opts:?}"
-            );
-        };
+        let refused = |opts: &[&str], key: &str| assert_refused(check_cfg, "MaPLe", opts, key);
+        refused(&["TRAINER.MAPLE.PREC", "fp32"], "TRAINER.MAPLE.PREC");
+        refused(&["MODEL.BACKBONE.NAME", "RN50"], BACKBONE);
         refused(
-            &["TRAINER.NAME", "MaPLe", "TRAINER.MAPLE.PREC", "fp32"],
-            "TRAINER.MAPLE.PREC",
-        );
-        refused(
-            &["TRAINER.NAME", "MaPLe", "MODEL.BACKBONE.NAME", "RN50"],
-            BACKBONE,
-        );
-        refused(
-            &["TRAINER.NAME", "MaPLe", "TRAINER.MAPLE.PROMPT_DEPTH", "0"],
+            &["TRAINER.MAPLE.PROMPT_DEPTH", "0"],
             "TRAINER.MAPLE.PROMPT_DEPTH",
         );
-        refused(
-            &["TRAINER.NAME", "MaPLe", "TRAINER.MAPLE.N_CTX", "0"],
-            "TRAINER.MAPLE.N_CTX",
-        );
+        refused(&["TRAINER.MAPLE.N_CTX", "0"], "TRAINER.MAPLE.N_CTX");
     }
 
     /// A short MaPLe run through `dassl train`'s path on the toy split (fp16, SGD): the

@@ -15,7 +15,8 @@ use dassl_rs::data::manager::DataManager;
 use dassl_rs::engine::registered::{
     accuracy, backward_and_update, load_pretrained_weights, NamedState, Registered,
 };
-use dassl_rs::engine::trainer_x::{select_device, Learner, Step};
+use dassl_rs::engine::trainer_x::{select_device, Engine, Learner, Step};
+use dassl_rs::engine::Trainer;
 use dassl_rs::errors::{ConfigError, EngineError};
 use dassl_rs::features::{EncoderIdentity, FrozenEncoder};
 use dassl_rs::log_println;
@@ -91,6 +92,28 @@ pub fn learner_with_data<L>(
     let dm = DataManager::new(cfg)?;
     let learner = new_learner(cfg, dm.classnames(), device)?;
     Ok((dm, learner, device))
+}
+
+/// A CLIP learner's `build` (its registry entry's): `check` its config, then Dassl's
+/// engine over the data and `new_learner`'s model ([`learner_with_data`]).
+pub fn build_engine<L: Learner + 'static>(
+    cfg: &Config,
+    check: fn(&Config) -> Result<(), ConfigError>,
+    new_learner: impl FnOnce(&Config, &[String], Device) -> Result<L, EngineError>,
+) -> Result<Box<dyn Trainer>, EngineError> {
+    check(cfg)?;
+    let (dm, learner, device) = learner_with_data(cfg, new_learner)?;
+    Ok(Box::new(Engine::new(cfg, dm, learner, device)?))
+}
+
+/// What the authors' `build_model` prints once CLIP is frozen: the set of trainable
+/// parameter names (`prefix` + each name), as Python prints a set of strings.
+pub fn log_parameters_to_update(named: &[(String, Tensor)], prefix: &str) {
+    let names: Vec<String> = named
+        .iter()
+        .map(|(k, _)| format!("'{prefix}{k}'"))
+        .collect();
+    log_println!("Parameters to be updated: {{{}}}", names.join(", "));
 }
 
 /// Token embeddings of tokenized rows in CLIP's dtype, `[rows, 77, D]`, as
@@ -322,8 +345,22 @@ pub trait PromptModel: NamedState {
     const NAME: &'static str = MODEL_NAME;
     /// The checkpoint keys its `load_model` ignores (they come from the class names).
     const DROPPED_ON_LOAD: &'static [&'static str] = TOKEN_BUFFERS;
+    /// Whether its parameters are drawn while CLIP is built (IVLP's and VPT's CLIP holds
+    /// its prompts): `make` then replays CLIP's construction draws itself, with its own.
+    const DRAWS_IN_CONSTRUCTION: bool = false;
+    /// The tensors the optimizer updates with their names, in PyTorch's
+    /// `named_parameters()` order.
+    fn named_parameters(&self) -> Vec<(String, Tensor)>;
     /// The tensors the optimizer updates, in PyTorch's `parameters()` order.
-    fn parameters(&self) -> Vec<Tensor>;
+    fn parameters(&self) -> Vec<Tensor> {
+        self.named_parameters()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect()
+    }
+    /// Where the authors' `build_model` prints the trainable names ("Parameters to be
+    /// updated"), the prefix their model gives them; `None` (CoOp) prints nothing.
+    const LOGGED_PREFIX: Option<&'static str> = None;
     /// `CustomCLIP.forward`: logits `[B, n_cls]` for images on the device.
     fn logits(&self, clip: &Clip, images: &Tensor) -> Tensor;
     /// The logits and the training loss: `F.cross_entropy` on the logits (CoOp); a method
@@ -353,8 +390,16 @@ pub trait PromptModel: NamedState {
     ) -> Result<Tensor, EngineError> {
         unreachable!("called only when SPLITS_AT_IMAGE_FEATURES")
     }
-    /// Logged once CLIP is frozen (CoCoOp names the parameters to be updated).
-    fn after_freeze(&self) {}
+    /// After each training step's update (Dassl's `forward_backward` ends there): a method
+    /// that changes its model between epochs (PromptSRC's prompt aggregation) does it here,
+    /// with CLIP's frozen variables at hand as its `state_dict` holds them.
+    fn after_update(&mut self, _clip_vars: &VarStore, _step: Step) {}
+    /// Logged once CLIP is frozen: the names under [`PromptModel::LOGGED_PREFIX`].
+    fn after_freeze(&self) {
+        if let Some(prefix) = Self::LOGGED_PREFIX {
+            log_parameters_to_update(&self.named_parameters(), prefix);
+        }
+    }
 }
 
 /// CoOp's `CustomCLIP` with its trainer state: a frozen CLIP, the prompt learner, and the
@@ -365,8 +410,7 @@ pub struct CustomClip<M> {
     pub weights: PathBuf,
     /// The text features of the evaluation under way ([`Learner::begin_eval`]).
     eval_text: Option<Tensor>,
-    /// CLIP's variables, frozen (kept for inspection; the model holds its own handles).
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// CLIP's variables, frozen (the model holds its own handles to the same tensors).
     pub vs: VarStore,
     pub pl: M,
     pub optim: Optimizer,
@@ -415,7 +459,9 @@ impl<M: PromptModel> CustomClip<M> {
         // `clip.build_model` constructs every module before loading the weights; what is
         // drawn next (a random context, CoCoOp's meta-net, CLIP-Adapter's adapter) comes
         // after those draws in Python.
-        replay_construction(clip.config());
+        if !M::DRAWS_IN_CONSTRUCTION {
+            replay_construction(clip.config());
+        }
         log_println!("Building custom CLIP");
         let mut pl = make(&clip)?;
         let init_weights = cfg.str("MODEL.INIT_WEIGHTS")?;
@@ -497,6 +543,7 @@ impl<M: PromptModel> Learner for CustomClip<M> {
             &mut self.scaler,
             &self.nan_hint,
         )?;
+        self.pl.after_update(&self.vs, step);
         let mut summary = vec![("loss", loss_value)];
         if M::REPORTS_ACC {
             summary.push(("acc", accuracy(&output, &labels)));
