@@ -23,6 +23,8 @@ import subprocess
 import sys
 import time
 
+from toy_compare import TIMEOUT, toy_world, write_atomically
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SEED = 1
 SHOTS = 4
@@ -30,14 +32,6 @@ BATCH = 4
 EPOCHS = 4
 FINAL_MODELS = ["last_step", "best_val"]
 TOL = 1e-2
-TIMEOUT = int(os.environ.get("RUN_TIMEOUT", "900"))
-
-
-def toy_world(dassl):
-    out = subprocess.run([dassl, "data", "toy-world"], capture_output=True, text=True,
-                         timeout=TIMEOUT, check=True).stdout
-    world = re.search(r"^toy CLIP weights: (.*)$", out, re.M).group(1).strip()
-    return world, os.path.join(os.path.dirname(world), "data")
 
 
 def run(cmd, out_dir, world, root, final_model):
@@ -124,11 +118,7 @@ def main():
                                 final_model)
             cells.append(f"{agreement(ours, theirs)}, {our_acc}")
         lines.append(f"| {final_model} | {acc} | " + " | ".join(cells) + " |")
-    os.makedirs(os.path.dirname(a.md), exist_ok=True)
-    tmp = a.md + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(tmp, a.md)
+    write_atomically(a.md, lines)
     print("\n".join(lines))
 
 

@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+from toy_compare import TIMEOUT, toy_world, write_atomically
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SEED = 2
 SHOTS = 2
@@ -25,14 +27,6 @@ EPOCHS = 10
 INITS = [("random", '""'), ("a photo of a", "a_photo_of_a")]
 PRECS = ["fp32", "fp16"]
 LATER_EPOCH = 5
-TIMEOUT = int(os.environ.get("RUN_TIMEOUT", "900"))
-
-
-def toy_world(dassl):
-    out = subprocess.run([dassl, "data", "toy-world"], capture_output=True, text=True,
-                         timeout=TIMEOUT, check=True).stdout
-    world = re.search(r"^toy CLIP weights: (.*)$", out, re.M).group(1).strip()
-    return world, os.path.join(os.path.dirname(world), "data")
 
 
 def run(cmd, out_dir, world, root, prec, init):
@@ -102,11 +96,7 @@ def main():
                          for _, tag, cmd in sides]
                 lines.append(f"| {init_name} | {prec} | "
                              + " | ".join(", ".join(c) for c in cells) + " |")
-    os.makedirs(os.path.dirname(a.md), exist_ok=True)
-    tmp = a.md + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(tmp, a.md)
+    write_atomically(a.md, lines)
     print("\n".join(lines))
 
 
