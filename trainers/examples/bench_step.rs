@@ -6,8 +6,8 @@
 //!     [--csc] [--n-ctx 16] [--prec fp32] [--device cpu|cuda] [--iters 3] [--warmup 1]
 //!     [--threads 2] [--label NAME]
 //!
-//! Prints one JSON line: the median seconds per step and the process's peak resident
-//! memory (VmHWM; GPU memory is sampled from outside by scripts/gpu_check.sh).
+//! Prints one JSON line: the median wall and CPU seconds per step and the process's peak
+//! resident memory (VmHWM; GPU memory is sampled from outside by scripts/gpu_check.sh).
 
 use std::time::Instant;
 
@@ -73,6 +73,21 @@ fn parse() -> Args {
         "usage: bench_step WEIGHTS --trainer CoOp ..."
     );
     a
+}
+
+/// CPU seconds (user + system, every thread) this process has used: `/proc/self/stat`
+/// fields 14 and 15, in the kernel's USER_HZ ticks (100 per second on Linux).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at field 3 (state).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(user), Some(system)) => (user + system) / 100.0,
+        _ => f64::NAN,
+    }
 }
 
 /// Peak resident memory of this process in MB (Linux `VmHWM`).
@@ -147,20 +162,26 @@ fn main() {
         num_batches: usize::MAX,
     };
     let mut times = Vec::new();
+    let mut cpu_times = Vec::new();
     for i in 0..a.warmup + a.iters {
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu_seconds());
         learner.forward_backward(&batch, step(i)).expect("a step");
         if a.cuda {
             tch::Cuda::synchronize(0);
         }
         if i >= a.warmup {
             times.push(t.elapsed().as_secs_f64());
+            cpu_times.push(cpu_seconds() - c);
         }
     }
-    times.sort_by(f64::total_cmp);
-    let median = times[times.len() / 2];
+    // The median as numpy takes it (the mean of the middle two for an even count).
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[(v.len() - 1) / 2] + v[v.len() / 2]) / 2.0
+    };
+    let (median, cpu) = (median(times), median(cpu_times));
     println!(
-        "{{\"side\":\"dassl-rs\",\"trainer\":\"{}\",\"model\":\"{}\",\"classes\":{},\"batch\":{},\"position\":\"{}\",\"csc\":{},\"prec\":\"{}\",\"device\":\"{}\",\"iters\":{},\"median_s\":{:.6},\"peak_rss_mb\":{:.1}}}",
+        "{{\"side\":\"dassl-rs\",\"trainer\":\"{}\",\"model\":\"{}\",\"classes\":{},\"batch\":{},\"position\":\"{}\",\"csc\":{},\"prec\":\"{}\",\"device\":\"{}\",\"iters\":{},\"median_s\":{:.6},\"cpu_s\":{:.6},\"peak_rss_mb\":{:.1}}}",
         a.trainer,
         a.label,
         a.classes,
@@ -171,6 +192,7 @@ fn main() {
         if a.cuda { "cuda" } else { "cpu" },
         a.iters,
         median,
+        cpu,
         peak_rss_mb()
     );
 }
