@@ -140,7 +140,7 @@ out = ["| trainer | model | classes | batch | prompt | dassl-rs s/step | PyTorch
 for k, p in pairs.items():
     a, b = p.get("dassl-rs"), p.get("pytorch")
     prompt = "image-conditioned, end" if k[0] == "CoCoOp" else (k[4] + (", CSC" if k[5] else ", generic"))
-    cpu = f"{secs(a, 'cpu_s')} / {secs(b, 'cpu_s')}"
+    cpu = " / ".join("-" if r is None or r.get("error") else f"{r['cpu_s']:.3f}" for r in (a, b))
     out.append(f"| {k[0]} | {k[1]} (random) | {k[2]} | {k[3]} | {prompt} | {secs(a, 'median_s')} | {secs(b, 'median_s')} | {ratio(a, b, 'median_s')} | {cpu} | {ratio(a, b, 'cpu_s')} | {mem(a) if a else '-'} | {mem(b) if b else '-'} |")
 open(sys.argv[2], "w").write("\n".join(out) + "\n")
 print("\n".join(out))
