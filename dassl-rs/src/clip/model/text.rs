@@ -334,8 +334,9 @@ impl ResidualAttentionBlock {
 
     /// [`Self::forward_shared`]'s suffix output at one row per prompt, `[1, G * N, D]`:
     /// row `eot[j]` of prompt j (a position within the suffixes). Keys and values come
-    /// from every row, as in the full block; the query, attention output and MLP only from that one,
-    /// which sees the prefix and the suffix up to itself. Row-wise equal to the full block.
+    /// from every row, as in the full block; the query, attention output and MLP only
+    /// from that one, which sees the prefix and the suffix up to itself. Row-wise equal
+    /// to the full block.
     fn forward_shared_eot(
         &self,
         xp: &Tensor,
