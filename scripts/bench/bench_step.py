@@ -11,8 +11,9 @@ Images are random; class names are "class 0" .. "class N-1" on both sides.
 Usage: bench_step.py WEIGHTS.safetensors --trainer CoOp|CoCoOp [--classes 100]
        [--batch 32] [--position end] [--csc] [--n-ctx 16] [--prec fp32] [--device cpu]
        [--iters 3] [--warmup 1] [--threads 2] [--label NAME]
-Prints one JSON line: median seconds per step, peak resident memory (ru_maxrss) and, on
-CUDA, torch.cuda.max_memory_allocated.
+Prints one JSON line: median wall and CPU (process_time) seconds per step, peak resident
+memory (ru_maxrss) and, on CUDA, torch.cuda.max_memory_allocated; or, when an allocation
+fails, "error": "out of memory" and the peak memory reached.
 """
 import argparse
 import json
@@ -268,18 +269,29 @@ def main():
 
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    times = []
-    for i in range(a.warmup + a.iters):
-        t = time.perf_counter()
-        step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        if i >= a.warmup:
-            times.append(time.perf_counter() - t)
+    times, cpu_times = [], []
     out = {"side": "pytorch", "trainer": a.trainer, "model": a.label, "classes": a.classes,
            "batch": a.batch, "position": a.position, "csc": a.csc, "prec": a.prec,
-           "device": device.type, "iters": a.iters, "median_s": round(float(np.median(times)), 6),
-           "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+           "device": device.type, "iters": a.iters}
+    try:
+        for i in range(a.warmup + a.iters):
+            t, c = time.perf_counter(), time.process_time()
+            step()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            if i >= a.warmup:
+                times.append(time.perf_counter() - t)
+                cpu_times.append(time.process_time() - c)
+    except (RuntimeError, MemoryError) as e:
+        # An allocation refused under the caller's memory limit (run_step_bench.sh's
+        # BIG_MEM_GB): recorded as such, not as a time.
+        if "memory" not in str(e).lower():
+            raise
+        out["error"] = "out of memory"
+    if not out.get("error"):
+        out["median_s"] = round(float(np.median(times)), 6)
+        out["cpu_s"] = round(float(np.median(cpu_times)), 6)
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     if device.type == "cuda":
         out["cuda_peak_allocated_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     print(json.dumps(out, separators=(",", ":")), flush=True)

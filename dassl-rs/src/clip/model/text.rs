@@ -275,29 +275,43 @@ impl Clip {
             xs
         };
         let mut xs = xs.permute([1, 0, 2]);
-        let mut xp = Some(xp);
+        let mut xp = xp;
         let mask_p = causal_mask(p, p, dtype, device);
         let mask_s = causal_mask(s, p + s, dtype, device);
+        // Each prompt's EOT within the suffixes, `[G * N]`.
+        let local = (eot.index().to_device(device) - p).repeat([g]);
         let blocks = &self.transformer.resblocks;
-        for (i, block) in blocks.iter().enumerate() {
-            let prefix_in = xp.take().expect("set before every block");
-            // The prefix's output of the last block is never read: skip it.
-            let last = i + 1 == blocks.len();
-            let (p_out, s_out) = block.forward_shared(&prefix_in, &xs, n, &mask_p, &mask_s, !last);
-            xp = p_out.or(Some(prefix_in));
+        let Some((last, inner)) = blocks.split_last() else {
+            return Ok(self.eot_features(&xs.permute([1, 0, 2]), &local));
+        };
+        for block in inner {
+            let (p_out, s_out) = block.forward_shared(&xp, &xs, n, &mask_p, &mask_s);
+            xp = p_out;
             xs = s_out;
         }
-        let xs = xs.permute([1, 0, 2]);
-        let local = (eot.index().to_device(device) - p).repeat([g]);
-        Ok(self.eot_features(&xs, &local))
+        // The last block's output is read at the EOT rows only: run its queries, attention
+        // output and MLP for those rows alone (the prefix's output is not read at all).
+        let x_eot = last.forward_shared_eot(&xp, &xs, n, &local, dtype);
+        Ok(self.eot_features(&x_eot.permute([1, 0, 2]), &local.zeros_like()))
     }
 }
 
 impl ResidualAttentionBlock {
+    /// Keys and values of the suffixes' attention `[P + S, G * N, D]`: the prefix's
+    /// (broadcast to the N prompts of its group) followed by the suffixes' own.
+    fn shared_keys(kp: &Tensor, ks: &Tensor, n: i64) -> Tensor {
+        let (p, g, d) = kp.size3().expect("prefix keys are [P, G, D]");
+        let per_prompt = kp
+            .unsqueeze(2)
+            .expand([p, g, n, d], false)
+            .reshape([p, g * n, d]);
+        Tensor::cat(&[per_prompt, ks.shallow_clone()], 0)
+    }
+
     /// One block over a shared prefix `[P, G, D]` and the suffixes `[S, G * N, D]` that
     /// follow it (N per group). The suffixes' queries see the prefix's keys and values
     /// (broadcast to the N prompts of its group) and their own, causally. Returns the
-    /// prefix's output (when `update_prefix`) and the suffixes'.
+    /// prefix's output and the suffixes'.
     fn forward_shared(
         &self,
         xp: &Tensor,
@@ -305,26 +319,49 @@ impl ResidualAttentionBlock {
         n: i64,
         mask_p: &Tensor,
         mask_s: &Tensor,
-        update_prefix: bool,
-    ) -> (Option<Tensor>, Tensor) {
-        let (p, g, d) = xp.size3().expect("prefix is [P, G, D]");
+    ) -> (Tensor, Tensor) {
         let [qp, kp, vp] = self.attn.project(&self.ln_1.forward(xp));
         let [qs, ks, vs] = self.attn.project(&self.ln_1.forward(xs));
-        let per_prompt = |t: &Tensor| {
-            t.unsqueeze(2)
-                .expand([p, g, n, d], false)
-                .reshape([p, g * n, d])
-        };
-        let k = Tensor::cat(&[per_prompt(&kp), ks], 0);
-        let v = Tensor::cat(&[per_prompt(&vp), vs], 0);
+        let k = Self::shared_keys(&kp, &ks, n);
+        let v = Self::shared_keys(&vp, &vs, n);
         let heads = self.attn.heads;
         let out_s = attend(&qs, &k, &v, heads, Some(mask_s));
         let xs = self.mlp_residual(&(xs + self.attn.out_proj.forward(&out_s)));
-        let xp = update_prefix.then(|| {
-            let out_p = attend(&qp, &kp, &vp, heads, Some(mask_p));
-            self.mlp_residual(&(xp + self.attn.out_proj.forward(&out_p)))
-        });
+        let out_p = attend(&qp, &kp, &vp, heads, Some(mask_p));
+        let xp = self.mlp_residual(&(xp + self.attn.out_proj.forward(&out_p)));
         (xp, xs)
+    }
+
+    /// [`Self::forward_shared`]'s suffix output at one row per prompt, `[1, G * N, D]`:
+    /// row `eot[j]` of prompt j (a position within the suffixes). Keys and values come
+    /// from every row, as in the full block; the query, attention output and MLP only
+    /// from that one, which sees the prefix and the suffix up to itself. Row-wise equal
+    /// to the full block.
+    fn forward_shared_eot(
+        &self,
+        xp: &Tensor,
+        xs: &Tensor,
+        n: i64,
+        eot: &Tensor,
+        dtype: Kind,
+    ) -> Tensor {
+        let (p, _, _) = xp.size3().expect("prefix is [P, G, D]");
+        let (s, rows, d) = xs.size3().expect("suffixes are [S, G * N, D]");
+        let [_, kp, vp] = self.attn.project(&self.ln_1.forward(xp));
+        let [qs, ks, vs] = self.attn.project(&self.ln_1.forward(xs));
+        let k = Self::shared_keys(&kp, &ks, n);
+        let v = Self::shared_keys(&vp, &vs, n);
+        let at = eot.view([1, rows, 1]).expand([1, rows, d], false);
+        let q = qs.gather(0, &at, false);
+        let x = xs.gather(0, &at, false);
+        // Prompt j's query sees keys 0 ..= P + eot[j]: [G * N, 1, 1, P + S], over heads.
+        let keys = Tensor::arange(p + s, (Kind::Int64, xs.device()));
+        let hidden = keys.unsqueeze(0).gt_tensor(&(eot + p).unsqueeze(1));
+        let mask = Tensor::zeros([rows, p + s], (dtype, xs.device()))
+            .masked_fill(&hidden, f64::NEG_INFINITY)
+            .view([rows, 1, 1, p + s]);
+        let out = attend(&q, &k, &v, self.attn.heads, Some(&mask));
+        self.mlp_residual(&(x + self.attn.out_proj.forward(&out)))
     }
 }
 
