@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use dassl_rs::clip::init_replay::{construction_draws, Draw};
+use dassl_rs::clip::init_replay::{construction_draws, replay};
 use dassl_rs::clip::model::{Clip, ClipConfig, VisionConfig, VisionPrompts};
 use dassl_rs::clip::tokenizer::ClipTokenizer;
 use dassl_rs::config::{Config, ConfigBuilder};
@@ -174,6 +174,7 @@ impl IndependentPrompts {
     /// authors' `load_clip_to_cpu` runs, in place of `replay_construction`.
     pub fn drawn_with_clip(config: &ClipConfig, vision: Depth, text: Depth) -> Self {
         let draws = construction_draws(config);
+        // In draw order: the vision prompts' places come before the text tower's.
         let mut inserts = Vec::new();
         // Per block: out_proj (2), in_proj_weight, c_fc (2), c_proj (2).
         const BLOCK: usize = 7;
@@ -217,27 +218,22 @@ impl IndependentPrompts {
             vision_deep: vec![],
             text_deep: vec![],
         };
-        let largest = draws.iter().map(|d| draw_len(*d)).max().unwrap_or(0);
+        // CLIP's draws up to each prompt's place (`replay`), then the prompt:
+        // `torch.empty(n_ctx, width)` + `nn.init.normal_(std=0.02)`.
         let _guard = tch::no_grad_guard();
-        let scratch = Tensor::empty([largest], (Kind::Float, Device::Cpu));
-        let mut next = inserts.iter().peekable();
-        for (index, draw) in draws.iter().enumerate() {
-            let mut view = scratch.narrow(0, 0, draw_len(*draw));
-            let _ = match draw {
-                Draw::Uniform(_) => view.uniform_(-1.0, 1.0),
-                Draw::Normal(_) => view.normal_(0.0, 1.0),
-            };
-            while let Some(ins) = next.next_if(|ins| ins.after == index) {
-                // `torch.empty(n_ctx, width)` + `nn.init.normal_(std=0.02)`.
-                let t = Tensor::empty([ins.rows, ins.width], (Kind::Float, Device::Cpu))
-                    .normal_(0.0, 0.02);
-                match ins.slot {
-                    Slot::Vision => out.vision = Some(t),
-                    Slot::VisionDeep => out.vision_deep.push(t),
-                    Slot::TextDeep => out.text_deep.push(t),
-                }
+        let mut start = 0;
+        for ins in &inserts {
+            replay(&draws[start..=ins.after]);
+            start = ins.after + 1;
+            let t =
+                Tensor::empty([ins.rows, ins.width], (Kind::Float, Device::Cpu)).normal_(0.0, 0.02);
+            match ins.slot {
+                Slot::Vision => out.vision = Some(t),
+                Slot::VisionDeep => out.vision_deep.push(t),
+                Slot::TextDeep => out.text_deep.push(t),
             }
         }
+        replay(&draws[start..]);
         out
     }
 
@@ -281,12 +277,6 @@ impl IndependentPrompts {
             }
         }
         out
-    }
-}
-
-fn draw_len(d: Draw) -> i64 {
-    match d {
-        Draw::Uniform(n) | Draw::Normal(n) => n,
     }
 }
 

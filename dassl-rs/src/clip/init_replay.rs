@@ -27,7 +27,8 @@ pub enum Draw {
 }
 
 impl Draw {
-    fn numel(self) -> i64 {
+    /// Elements drawn.
+    pub fn numel(self) -> i64 {
         match self {
             Draw::Uniform(n) | Draw::Normal(n) => n,
         }
@@ -138,12 +139,11 @@ pub fn replay_construction(config: &ClipConfig) {
 /// parameters: for modules a method constructs and never uses (KgCoOp's meta-net), whose
 /// draws still move the generator before the data order is drawn.
 pub fn replay(draws: &[Draw]) {
-    let draws = draws.to_vec();
     let largest = draws.iter().map(|d| d.numel()).max().unwrap_or(0);
     let _guard = tch::no_grad_guard();
     // One contiguous fp32 buffer; a prefix view of it is what a fresh parameter would be.
     let scratch = Tensor::empty([largest], (Kind::Float, Device::Cpu));
-    for draw in draws {
+    for &draw in draws {
         let mut view = scratch.narrow(0, 0, draw.numel());
         let _ = match draw {
             Draw::Uniform(_) => view.uniform_(-1.0, 1.0),

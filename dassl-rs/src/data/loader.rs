@@ -403,10 +403,7 @@ impl DataLoader {
     /// [`Self::epoch`]), and nothing else, so later passes shuffle as Dassl's do.
     pub fn begin_pass(&self) -> Vec<Vec<usize>> {
         let order = self.sampler.begin_pass(self.shared.data.len());
-        let mut batches: Vec<Vec<usize>> = order
-            .chunks(self.batch_size)
-            .map(<[usize]>::to_vec)
-            .collect();
+        let mut batches = self.cut(&order);
         batches.truncate(self.len());
         batches
     }
@@ -414,8 +411,12 @@ impl DataLoader {
     /// The batches in file order, drawing nothing: for work that is not one of Dassl's
     /// passes (filling the feature cache), so whether it runs cannot move the shuffle.
     pub fn file_order(&self) -> Vec<Vec<usize>> {
-        (0..self.shared.data.len())
-            .collect::<Vec<_>>()
+        self.cut(&(0..self.shared.data.len()).collect::<Vec<_>>())
+    }
+
+    /// `order` in batches of `batch_size` (the last one partial).
+    fn cut(&self, order: &[usize]) -> Vec<Vec<usize>> {
+        order
             .chunks(self.batch_size)
             .map(<[usize]>::to_vec)
             .collect()
