@@ -35,7 +35,9 @@ fn toy_sweep(dir: &Path) -> PathBuf {
 
 /// The run program: records each start (its pid, which becomes the train's, and whether a
 /// train of the same run was still alive or its result already existed), then becomes
-/// `dassl train`.
+/// `dassl train`. A train killed with SIGKILL releases the run's lock while the kernel is
+/// still tearing it down (its files close before it turns zombie); it runs no more code
+/// then, so "alive" means neither zombie nor exiting (PF_EXITING, 0x4 in stat's flags).
 fn recording_train(dir: &Path) -> PathBuf {
     let path = dir.join("train.sh");
     let text = format!(
@@ -44,7 +46,9 @@ out=""; prev=""
 for a in "$@"; do [ "$prev" = "--output-dir" ] && out="$a"; prev="$a"; done
 mkdir -p "$out"
 for p in $(cat "$out/pids" 2>/dev/null); do
-  if [ -r /proc/$p/stat ] && ! grep -q '^[0-9]* (.*) Z' /proc/$p/stat; then
+  s=$(sed 's/^.*) //' /proc/$p/stat 2>/dev/null) || continue
+  state=${{s%% *}}; flags=$(echo "$s" | cut -d' ' -f7)
+  if [ -n "$s" ] && [ "$state" != Z ] && [ "$state" != X ] && [ $((flags & 4)) -eq 0 ]; then
     echo "$out: $p still running when $$ started" >> {overlaps}
   fi
 done
