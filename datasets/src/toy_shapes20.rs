@@ -1,4 +1,4 @@
-//! ToyShapes20: the toy world's second demo dataset (the first 20 toy classes, made
+//! ToyShapes20: the toy world's second demo dataset (the first 20 demo classes, made
 //! by `dassl_rs::toyworld`), read through CoOp's split-file path like ToyShapes.
 
 use std::collections::HashMap;

@@ -107,6 +107,9 @@ pub enum DataCommand {
     ToyWorld {
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Pretraining steps (default: the demo's budget).
+        #[arg(long)]
+        steps: Option<usize>,
     },
     /// Write procedurally generated toy datasets (real JPEGs, CoOp layout, split file).
     MakeToy {

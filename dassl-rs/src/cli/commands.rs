@@ -112,14 +112,14 @@ fn data(cmd: DataCommand) -> Result<(), CliError> {
             let report = check::check(&cfg, !no_decode)?;
             println!("{}", report.text().trim_end());
         }
-        DataCommand::ToyWorld { seed } => {
+        DataCommand::ToyWorld { seed, steps } => {
             let cache = crate::toyworld::default_cache_dir();
-            let world = crate::toyworld::ensure_toy_world(
-                &cache,
-                seed,
-                &crate::toyworld::Budget::default(),
-            )
-            .map_err(|e| CliError::Usage(format!("toy world: {e}")))?;
+            let mut budget = crate::toyworld::Budget::default();
+            if let Some(steps) = steps {
+                budget.steps = steps;
+            }
+            let world = crate::toyworld::ensure_toy_world(&cache, seed, &budget)
+                .map_err(|e| CliError::Usage(format!("toy world: {e}")))?;
             println!("toy CLIP weights: {}", world.weights.display());
             println!("toy datasets root: {}", world.data_root.display());
             for d in &world.datasets {

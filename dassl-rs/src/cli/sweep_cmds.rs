@@ -275,13 +275,14 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         if let Some(steps) = toy.steps {
             budget.steps = steps;
         }
-        let world = crate::toyworld::ensure_toy_world(
-            &crate::toyworld::default_cache_dir(),
-            toy.seed,
-            &budget,
-        )
-        .map_err(|e| CliError::Usage(format!("toy world: {e}")))?;
-        if world.trained {
+        let cache = crate::toyworld::default_cache_dir();
+        let recipe = crate::toyworld::demo_recipe()
+            .map_err(|e| CliError::Usage(format!("toy world: {e}")))?;
+        let pretrained_here = !crate::toyworld::is_cached(&cache, toy.seed, &recipe, &budget)
+            && pretrain_in_child(toy.seed, budget.steps)?;
+        let world = crate::toyworld::ensure_toy_world(&cache, toy.seed, &budget)
+            .map_err(|e| CliError::Usage(format!("toy world: {e}")))?;
+        if world.trained || pretrained_here {
             pretrain_seconds = world
                 .info
                 .pretraining
@@ -642,4 +643,34 @@ fn failed_runs(output: &Path, print: bool) -> Result<(), CliError> {
         output: output.to_path_buf(),
     }
     .into())
+}
+
+/// Pretrains the toy world in a child `dassl data toy-world` with OpenMP's default wait
+/// policy when this process runs under another (scripts/dassl sets PASSIVE for the
+/// sweep's trains, whose loader workers share the cores): pretraining is many small ops,
+/// each waking sleeping threads under PASSIVE, and a policy cannot change once libgomp
+/// has started. Returns false (nothing done) when no policy is set: the caller pretrains.
+fn pretrain_in_child(seed: u64, steps: usize) -> Result<bool, CliError> {
+    if std::env::var_os("OMP_WAIT_POLICY").is_none() {
+        return Ok(false);
+    }
+    let exe = std::env::current_exe().map_err(|e| {
+        CliError::Usage(format!(
+            "toy world: cannot find this program to pretrain: {e}"
+        ))
+    })?;
+    let status = std::process::Command::new(exe)
+        .args(["data", "toy-world", "--seed", &seed.to_string()])
+        .args(["--steps", &steps.to_string()])
+        .env_remove("OMP_WAIT_POLICY")
+        .stdout(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::inherit())
+        .status()
+        .map_err(|e| CliError::Usage(format!("toy world: cannot start pretraining: {e}")))?;
+    if !status.success() {
+        return Err(CliError::Usage(format!(
+            "toy world: pretraining (dassl data toy-world --seed {seed} --steps {steps}) failed: {status}"
+        )));
+    }
+    Ok(true)
 }

@@ -1,4 +1,4 @@
-//! The demo's toy datasets: toy classes drawn in one domain each, with random nuisances,
+//! The demo's toy datasets: demo classes ([`Combo::demo_class`]) drawn in one domain each, with random nuisances,
 //! written in CoOp's layout (`images/<class_folder>/NNNN.jpg` and a 50/20/30 split file).
 
 use std::collections::HashMap;
@@ -30,7 +30,7 @@ pub struct DemoDataset {
     pub dataset_dir: &'static str,
     /// `split_zhou_<split_name>.json`.
     pub split_name: &'static str,
-    /// The first `num_classes` toy classes.
+    /// The first `num_classes` demo classes ([`Combo::demo_class`]).
     pub num_classes: usize,
     /// 50/20/30 split: 50 images give 25 train per class (16 shots exist), 10 val, 15 test.
     pub images_per_class: usize,
@@ -99,7 +99,7 @@ fn write_one(
     if dataset_dir.exists() {
         std::fs::remove_dir_all(&dataset_dir).map_err(io(&dataset_dir))?;
     }
-    let classes: Vec<Combo> = (0..d.num_classes).map(Combo::of_toy_class).collect();
+    let classes: Vec<Combo> = (0..d.num_classes).map(Combo::demo_class).collect();
     let classnames: Vec<String> = classes.iter().map(Combo::phrase).collect();
     let jobs: Vec<(usize, usize)> = (0..classes.len())
         .flat_map(|c| (0..d.images_per_class).map(move |i| (c, i)))

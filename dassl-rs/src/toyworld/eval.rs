@@ -63,7 +63,7 @@ fn normalized(x: &Tensor) -> Tensor {
 }
 
 /// Predicted class per image of a normalised `[N, 3, H, W]` batch.
-fn predict(clip: &Clip, text: &Tensor, images: &Tensor) -> Vec<i64> {
+pub(crate) fn predict(clip: &Clip, text: &Tensor, images: &Tensor) -> Vec<i64> {
     tch::no_grad(|| {
         let mut out = Vec::new();
         for chunk in images.split(256, 0) {

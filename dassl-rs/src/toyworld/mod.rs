@@ -40,7 +40,7 @@ pub use style::{Domain, Look};
 
 /// Bumped whenever code changes what a recipe produces (drawing, captions, training),
 /// so stale caches are never reused.
-pub const TOY_WORLD_VERSION: u32 = 2;
+pub const TOY_WORLD_VERSION: u32 = 3;
 /// The weights file inside a cache entry.
 pub const WEIGHTS_FILE: &str = "toy_clip.safetensors";
 /// The recipe/result description beside it.
@@ -150,6 +150,12 @@ pub fn cache_key(recipe: &Recipe, seed: u64, budget: &Budget) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// True when the toy world of `(recipe, seed, budget)` is pretrained under `cache`.
+pub fn is_cached(cache: &Path, seed: u64, recipe: &Recipe, budget: &Budget) -> bool {
+    let dir = cache.join(cache_key(recipe, seed, budget));
+    dir.join(WEIGHTS_FILE).is_file() && dir.join(INFO_FILE).is_file()
+}
+
 /// Environment variable with a JSON object of [`Recipe`] fields that replace the demo's
 /// (for tuning the toy world; the cache key follows the recipe).
 pub const RECIPE_ENV: &str = "DASSL_TOYWORLD_RECIPE";
@@ -186,7 +192,7 @@ pub fn ensure_toy_world_with(
     let info_path = dir.join(INFO_FILE);
     let data_root = dir.join("data");
     let held = held_out_combos(seed);
-    let cached = weights.is_file() && info_path.is_file();
+    let cached = is_cached(cache, seed, recipe, budget);
     let info = if cached {
         let text = std::fs::read_to_string(&info_path).map_err(|e| ToyWorldError::Cache {
             path: info_path.clone(),
