@@ -114,10 +114,7 @@ fn data(cmd: DataCommand) -> Result<(), CliError> {
         }
         DataCommand::ToyWorld { seed, steps } => {
             let cache = crate::toyworld::default_cache_dir();
-            let mut budget = crate::toyworld::Budget::default();
-            if let Some(steps) = steps {
-                budget.steps = steps;
-            }
+            let budget = crate::toyworld::Budget::with_steps(steps);
             let world = crate::toyworld::ensure_toy_world(&cache, seed, &budget)
                 .map_err(|e| CliError::Usage(format!("toy world: {e}")))?;
             println!("toy CLIP weights: {}", world.weights.display());

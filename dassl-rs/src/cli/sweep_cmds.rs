@@ -271,16 +271,13 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     }
     let mut pretrain_seconds = None;
     if let Some(toy) = &first.toy_world {
-        let mut budget = crate::toyworld::Budget::default();
-        if let Some(steps) = toy.steps {
-            budget.steps = steps;
-        }
+        let budget = crate::toyworld::Budget::with_steps(toy.steps);
         let cache = crate::toyworld::default_cache_dir();
         let recipe = crate::toyworld::demo_recipe()
             .map_err(|e| CliError::Usage(format!("toy world: {e}")))?;
         let pretrained_here = !crate::toyworld::is_cached(&cache, toy.seed, &recipe, &budget)
             && pretrain_in_child(toy.seed, budget.steps)?;
-        let world = crate::toyworld::ensure_toy_world(&cache, toy.seed, &budget)
+        let world = crate::toyworld::ensure_toy_world_with(&cache, toy.seed, &recipe, &budget)
             .map_err(|e| CliError::Usage(format!("toy world: {e}")))?;
         if world.trained || pretrained_here {
             pretrain_seconds = world

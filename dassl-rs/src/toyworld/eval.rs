@@ -63,7 +63,7 @@ fn normalized(x: &Tensor) -> Tensor {
 }
 
 /// Predicted class per image of a normalised `[N, 3, H, W]` batch.
-pub(crate) fn predict(clip: &Clip, text: &Tensor, images: &Tensor) -> Vec<i64> {
+fn predict(clip: &Clip, text: &Tensor, images: &Tensor) -> Vec<i64> {
     tch::no_grad(|| {
         let mut out = Vec::new();
         for chunk in images.split(256, 0) {
@@ -203,6 +203,28 @@ pub fn rendered_with_template(
     seed: u64,
     held_out: &[Combo],
 ) -> Result<ZeroShotReport, ToyWorldError> {
+    let (labels, preds) = rendered_predictions(clip, classes, domain, template, per_class, seed)?;
+    let held: Vec<bool> = classes.iter().map(|c| held_out.contains(c)).collect();
+    Ok(summarise(
+        "rendered",
+        "rendered",
+        classes.len(),
+        &labels,
+        &preds,
+        &held,
+    ))
+}
+
+/// (label, predicted class) of `per_class` freshly drawn images of each of `classes` in
+/// `domain`, classified with `template`: what [`rendered_with_template`] scores.
+pub fn rendered_predictions(
+    clip: &Clip,
+    classes: &[Combo],
+    domain: Domain,
+    template: &str,
+    per_class: usize,
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<i64>), ToyWorldError> {
     let size = clip.input_resolution() as u32;
     let mut looks = PyRandom::from_key_words(&[seed as u32, (seed >> 32) as u32, 0x4c4f_4f4b]);
     let mut items: Vec<RenderItem> = Vec::new();
@@ -223,14 +245,5 @@ pub fn rendered_with_template(
     let images = render_batch(&items, size, None)?;
     let names: Vec<String> = classes.iter().map(Combo::phrase).collect();
     let text = template_text_features(clip, &names, template)?;
-    let preds = predict(clip, &text, &images);
-    let held: Vec<bool> = classes.iter().map(|c| held_out.contains(c)).collect();
-    Ok(summarise(
-        "rendered",
-        "rendered",
-        classes.len(),
-        &labels,
-        &preds,
-        &held,
-    ))
+    Ok((labels, predict(clip, &text, &images)))
 }

@@ -151,6 +151,17 @@ pub struct Budget {
     pub max_seconds: Option<f64>,
 }
 
+impl Budget {
+    /// The demo's budget with `steps` instead of its own, when given.
+    pub fn with_steps(steps: Option<usize>) -> Budget {
+        let mut budget = Budget::default();
+        if let Some(steps) = steps {
+            budget.steps = steps;
+        }
+        budget
+    }
+}
+
 impl Default for Budget {
     /// The README demo's budget: 2000 steps. No time cap: a cap would make the cached
     /// model depend on how busy the machine was.

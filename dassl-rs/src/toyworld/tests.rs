@@ -1,7 +1,6 @@
 use super::*;
 use crate::clip::model::ClipConfig;
 use crate::clip::weights::WeightMap;
-use crate::data::pyrandom::PyRandom;
 use crate::data::toy::{make_toy, ToyDatasetSpec, ToySpec};
 use sha2::Sha256;
 use std::path::Path;
@@ -83,31 +82,19 @@ fn evaluate_saved() {
 /// photos, the share of predictions with the right colour, texture and shape.
 fn print_attributes(clip: &Clip) {
     let classes = captions::all_combos();
-    let mut looks = PyRandom::from_key_words(&[7, 0x4154_5452]);
-    let mut items: Vec<pretrain::RenderItem> = Vec::new();
-    for (label, combo) in classes.iter().enumerate() {
-        for i in 0..6u32 {
-            items.push((
-                *combo,
-                Look::random(Domain::Photo, &mut looks),
-                vec![7, 0x4154, label as u32, i],
-            ));
-        }
-    }
-    let size = clip.input_resolution() as u32;
-    let images = pretrain::render_batch(&items, size, None).unwrap();
-    let names: Vec<String> = classes.iter().map(Combo::phrase).collect();
-    let text = eval::template_text_features(clip, &names, captions::ZERO_SHOT_TEMPLATE).unwrap();
-    let preds = eval::predict(clip, &text, &images);
-    let n = preds.len() as f64;
+    let (labels, preds) = eval::rendered_predictions(
+        clip,
+        &classes,
+        Domain::Photo,
+        captions::ZERO_SHOT_TEMPLATE,
+        6,
+        7,
+    )
+    .unwrap();
     let share = |f: &dyn Fn(&Combo, &Combo) -> bool| {
-        100.0
-            * items
-                .iter()
-                .zip(&preds)
-                .filter(|((c, _, _), &p)| f(c, &classes[p as usize]))
-                .count() as f64
-            / n
+        let hits = labels.iter().zip(&preds);
+        let ok = hits.filter(|(&l, &p)| f(&classes[l], &classes[p as usize]));
+        100.0 * ok.count() as f64 / labels.len() as f64
     };
     println!(
         "ATTRIBUTES (120 classes, photo): all {:.1} colour {:.1} texture {:.1} shape {:.1}",
