@@ -378,6 +378,12 @@ pub fn pretrain(
             "pretraining needs at least two combinations".into(),
         ));
     }
+    if budget.steps == 0 {
+        // Zero steps would save an untrained CLIP as if it were the toy world's.
+        return Err(ToyWorldError::Recipe(
+            "pretraining needs at least one step (toy_world steps / --steps 0)".into(),
+        ));
+    }
     let vs = nn::VarStore::new(Device::Cpu);
     let clip = Clip::new(&vs.root(), &config, Precision::Fp32)?;
     init_parameters(&vs, &config, seed);

@@ -206,6 +206,18 @@ fn short_pretraining_lowers_the_loss_and_is_deterministic() {
 }
 
 #[test]
+fn zero_pretraining_steps_are_refused_and_nothing_is_cached() {
+    let cache = tempfile::tempdir().unwrap();
+    let budget = Budget {
+        steps: 0,
+        max_seconds: None,
+    };
+    let err = ensure_toy_world_with(cache.path(), 5, &Recipe::default(), &budget).unwrap_err();
+    assert!(err.to_string().contains("at least one step"), "{err}");
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
+}
+
+#[test]
 fn saved_weights_load_and_the_cache_is_reused() {
     let cache = tempfile::tempdir().unwrap();
     let recipe = Recipe {
